@@ -1,0 +1,188 @@
+package engine
+
+import "fmt"
+
+// Op is the kind of an effect. The values are part of the write-ahead log's
+// format once it exists: never renumber them. Zero is not a valid op.
+type Op uint8
+
+// Effect ops.
+const (
+	// OpSet: Key in DB holds the string Value, expiring at ExpireAt (0: never).
+	OpSet Op = iota + 1
+	// OpDel: Key in DB is gone.
+	OpDel
+	// OpExpire: Key in DB expires at ExpireAt (0: persists).
+	OpExpire
+	// OpSetRange: Value overwrites Key's string at Offset (zero-padded).
+	OpSetRange
+	// OpRename: Key in DB now lives at Key2 in DB, replacing it.
+	OpRename
+	// OpCopy: Key in DB was copied to Key2 in DB2, replacing it.
+	OpCopy
+	// OpMove: Key in DB moved to DB2.
+	OpMove
+	// OpFlushDB: DB is empty.
+	OpFlushDB
+	// OpFlushAll: every database is empty.
+	OpFlushAll
+)
+
+// Effect is one deterministic, key-level mutation: applying a write's
+// effects in order to the state before it yields the state after it.
+// Byte slices are owned by the effect.
+type Effect struct {
+	Op       Op
+	DB       int
+	Key      []byte
+	Value    []byte
+	ExpireAt int64 // absolute Unix ms; 0: none
+	Offset   int64
+	Key2     []byte
+	DB2      int
+}
+
+func (ef Effect) String() string {
+	switch ef.Op {
+	case OpSet:
+		return fmt.Sprintf("set db=%d %q=%q exp=%d", ef.DB, ef.Key, ef.Value, ef.ExpireAt)
+	case OpDel:
+		return fmt.Sprintf("del db=%d %q", ef.DB, ef.Key)
+	case OpExpire:
+		return fmt.Sprintf("expire db=%d %q at=%d", ef.DB, ef.Key, ef.ExpireAt)
+	case OpSetRange:
+		return fmt.Sprintf("setrange db=%d %q off=%d %q", ef.DB, ef.Key, ef.Offset, ef.Value)
+	case OpRename:
+		return fmt.Sprintf("rename db=%d %q->%q", ef.DB, ef.Key, ef.Key2)
+	case OpCopy:
+		return fmt.Sprintf("copy db=%d %q -> db=%d %q", ef.DB, ef.Key, ef.DB2, ef.Key2)
+	case OpMove:
+		return fmt.Sprintf("move %q db=%d->%d", ef.Key, ef.DB, ef.DB2)
+	case OpFlushDB:
+		return fmt.Sprintf("flushdb db=%d", ef.DB)
+	case OpFlushAll:
+		return "flushall"
+	}
+	return fmt.Sprintf("op(%d)", ef.Op)
+}
+
+// Keys appends the keys whose shards applying ef touches.
+func (ef *Effect) keys(dst [][]byte) [][]byte {
+	dst = append(dst, ef.Key)
+	if ef.Key2 != nil {
+		dst = append(dst, ef.Key2)
+	}
+	return dst
+}
+
+// Apply replays effects, in order, as one transaction: recovery's way in.
+// Effects are applied as recorded: expired keys are not treated specially
+// (a later OpDel removes them), so the result does not depend on the clock.
+func (e *Engine) Apply(effects []Effect) error {
+	for _, ef := range effects {
+		if ef.Op == OpFlushDB || ef.Op == OpFlushAll {
+			return e.applyAll(effects)
+		}
+	}
+	var keys [][]byte
+	for i := range effects {
+		keys = effects[i].keys(keys)
+	}
+	return e.Update(keys, func(tx *Tx) error {
+		for i := range effects {
+			if err := tx.apply(&effects[i]); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+func (e *Engine) applyAll(effects []Effect) error {
+	return e.UpdateAll(func(tx *Tx) error {
+		for i := range effects {
+			if err := tx.apply(&effects[i]); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// raw returns key's entry whether expired or not.
+func (tx *Tx) raw(db int, key []byte) *entry {
+	sd, slot := tx.slotOf(db, key)
+	if m := sd.slots[slot]; m != nil {
+		return m[string(key)]
+	}
+	return nil
+}
+
+func (tx *Tx) apply(ef *Effect) error {
+	if err := tx.checkDB(ef.DB); err != nil {
+		return err
+	}
+	switch ef.Op {
+	case OpSet:
+		tx.put(ef.DB, ef.Key, &entry{kind: KindString, str: cloneBytes(ef.Value), expireAt: ef.ExpireAt})
+	case OpDel:
+		tx.remove(ef.DB, ef.Key)
+	case OpExpire:
+		if ent := tx.raw(ef.DB, ef.Key); ent != nil {
+			tx.setExpire(ef.DB, ef.Key, ent, ef.ExpireAt)
+		}
+	case OpSetRange:
+		ent := tx.raw(ef.DB, ef.Key)
+		if ent == nil {
+			ent = &entry{kind: KindString}
+			tx.put(ef.DB, ef.Key, ent)
+		}
+		ent.str = setRangeBytes(ent.str, int(ef.Offset), ef.Value)
+	case OpRename:
+		ent := tx.raw(ef.DB, ef.Key)
+		if ent == nil {
+			return fmt.Errorf("engine: apply %v: no source key", ef)
+		}
+		tx.remove(ef.DB, ef.Key)
+		tx.remove(ef.DB, ef.Key2)
+		tx.put(ef.DB, ef.Key2, ent)
+	case OpCopy:
+		ent := tx.raw(ef.DB, ef.Key)
+		if ent == nil {
+			return fmt.Errorf("engine: apply %v: no source key", ef)
+		}
+		if err := tx.checkDB(ef.DB2); err != nil {
+			return err
+		}
+		tx.remove(ef.DB2, ef.Key2)
+		tx.put(ef.DB2, ef.Key2, ent.clone())
+	case OpMove:
+		ent := tx.raw(ef.DB, ef.Key)
+		if ent == nil {
+			return fmt.Errorf("engine: apply %v: no source key", ef)
+		}
+		if err := tx.checkDB(ef.DB2); err != nil {
+			return err
+		}
+		tx.remove(ef.DB, ef.Key)
+		tx.put(ef.DB2, ef.Key, ent)
+	case OpFlushDB:
+		tx.flushDB(ef.DB)
+	case OpFlushAll:
+		for db := 0; db < tx.e.dbs; db++ {
+			tx.flushDB(db)
+		}
+	default:
+		return fmt.Errorf("engine: apply: unknown op %d", ef.Op)
+	}
+	return nil
+}
+
+// clone returns a deep copy of ent.
+func (ent *entry) clone() *entry {
+	c := *ent
+	if ent.str != nil {
+		c.str = cloneBytes(ent.str)
+	}
+	return &c
+}

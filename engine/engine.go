@@ -1,0 +1,320 @@
+package engine
+
+import (
+	"log/slog"
+	"sort"
+	"sync"
+	"time"
+)
+
+// Slot and shard geometry. A key's slot is fnv1a(key) mod NumSlots; its shard
+// is slot mod the shard count. Both are stable across restarts (a snapshot
+// stamps each shard with an LSN, so recovery must map keys to the same
+// shards), hence a fixed hash function rather than a seeded one.
+const (
+	// NumSlots is the number of scan slots per database. SCAN's cursor is a
+	// slot number: a slot is always returned whole, which is what makes the
+	// cursor never miss a key that is present for the whole scan.
+	NumSlots = 16384
+	// DefaultShards is the default number of locks per keyspace.
+	DefaultShards = 256
+)
+
+// Options configure an Engine. The zero value is usable: every field has a
+// documented default.
+type Options struct {
+	// Databases is the number of databases (SELECT 0..Databases-1).
+	// Default 16.
+	Databases int
+	// Shards is the number of lock shards; a power of two that divides
+	// NumSlots. Default DefaultShards.
+	Shards int
+	// Committer receives the effects of every write transaction, under the
+	// transaction's locks. Nil: effects are not recorded at all.
+	Committer Committer
+	// Now returns the current time; default time.Now. Tests set it.
+	Now func() time.Time
+	// ActiveExpireHz is how many active-expiry cycles run per second (Redis's
+	// hz). Default 10; negative disables active expiry.
+	ActiveExpireHz int
+	// Logger receives the engine's log lines. Default slog.Default().
+	Logger *slog.Logger
+}
+
+// Committer is where a write's effects go before the write is acknowledged:
+// the write-ahead log plugs in here. Commit is called with the locks of the
+// transaction's shards held, so conflicting writes commit in lock order.
+type Committer interface {
+	Commit(effects []Effect) error
+}
+
+// Engine is a set of databases split into lock shards.
+type Engine struct {
+	opts      Options
+	shards    []shard
+	shardMask uint32
+	dbs       int
+	now       func() time.Time
+	log       *slog.Logger
+	txPool    sync.Pool
+	stats     Stats
+
+	stopExpire chan struct{}
+	expireDone chan struct{}
+	closeOnce  sync.Once
+}
+
+// shard is one lock and the part of every database whose keys hash to it.
+type shard struct {
+	mu  sync.RWMutex
+	dbs []shardDB // one per database
+	_   [40]byte  // keep neighbouring shards' locks off one cache line
+}
+
+// shardDB is one database's part of a shard.
+type shardDB struct {
+	// slots[i] holds the keys of global slot i*nShards+shardIndex; nil until
+	// first used.
+	slots []map[string]*entry
+	// count is the number of keys in all slots, expired or not.
+	count int
+	// volatile holds the keys that have an expiry, for active expiry to
+	// sample. An entry is in volatile iff its expireAt != 0.
+	volatile map[string]struct{}
+}
+
+// Open returns an engine with opts applied over the defaults and starts its
+// active expiry.
+func Open(opts Options) *Engine {
+	if opts.Databases <= 0 {
+		opts.Databases = 16
+	}
+	if opts.Shards <= 0 || opts.Shards&(opts.Shards-1) != 0 || NumSlots%opts.Shards != 0 {
+		opts.Shards = DefaultShards
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.ActiveExpireHz == 0 {
+		opts.ActiveExpireHz = 10
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	e := &Engine{
+		opts:      opts,
+		shards:    make([]shard, opts.Shards),
+		shardMask: uint32(opts.Shards - 1),
+		dbs:       opts.Databases,
+		now:       opts.Now,
+		log:       opts.Logger,
+	}
+	slotsPerShard := NumSlots / opts.Shards
+	for i := range e.shards {
+		e.shards[i].dbs = make([]shardDB, opts.Databases)
+		for d := range e.shards[i].dbs {
+			e.shards[i].dbs[d].slots = make([]map[string]*entry, slotsPerShard)
+		}
+	}
+	e.txPool.New = func() any { return &Tx{e: e} }
+	if opts.ActiveExpireHz > 0 {
+		e.stopExpire = make(chan struct{})
+		e.expireDone = make(chan struct{})
+		go e.activeExpireLoop(time.Second / time.Duration(opts.ActiveExpireHz))
+	}
+	return e
+}
+
+// Close stops background work. The data stays readable.
+func (e *Engine) Close() {
+	e.closeOnce.Do(func() {
+		if e.stopExpire != nil {
+			close(e.stopExpire)
+			<-e.expireDone
+		}
+	})
+}
+
+// Databases returns the number of databases.
+func (e *Engine) Databases() int { return e.dbs }
+
+// nowMs is the engine clock in Unix milliseconds.
+func (e *Engine) nowMs() int64 { return e.now().UnixMilli() }
+
+// hashKey is 32-bit FNV-1a: cheap for short keys, allocation-free, and
+// identical on every run (see the slot constants).
+func hashKey(key []byte) uint32 {
+	h := uint32(2166136261)
+	for _, c := range key {
+		h ^= uint32(c)
+		h *= 16777619
+	}
+	return h
+}
+
+func hashKeyString(key string) uint32 {
+	h := uint32(2166136261)
+	for i := 0; i < len(key); i++ {
+		h ^= uint32(key[i])
+		h *= 16777619
+	}
+	return h
+}
+
+// SlotOf returns the scan slot of key.
+func SlotOf(key []byte) int { return int(hashKey(key) % NumSlots) }
+
+func (e *Engine) shardOfSlot(slot int) int { return slot & int(e.shardMask) }
+
+// Update runs fn as a write transaction over the shards of keys (all keys fn
+// touches must be among them; Tx methods return ErrKeyNotLocked otherwise).
+// fn's effects are handed to the Committer before the locks are released;
+// Update returns fn's error, or the Committer's.
+func (e *Engine) Update(keys [][]byte, fn func(tx *Tx) error) error {
+	tx := e.begin(keys, true)
+	err := fn(tx)
+	if cerr := e.commit(tx); err == nil {
+		err = cerr
+	}
+	e.end(tx)
+	return err
+}
+
+// UpdateAll is Update over every shard: for writes whose keys are not known
+// in advance (FLUSHDB, FLUSHALL).
+func (e *Engine) UpdateAll(fn func(tx *Tx) error) error {
+	tx := e.beginAll(true)
+	err := fn(tx)
+	if cerr := e.commit(tx); err == nil {
+		err = cerr
+	}
+	e.end(tx)
+	return err
+}
+
+// View runs fn as a read-only transaction over the shards of keys. Keys
+// found expired read as absent and are deleted after fn returns (lazy
+// expiry), as a write of their own.
+func (e *Engine) View(keys [][]byte, fn func(tx *Tx) error) error {
+	tx := e.begin(keys, false)
+	err := fn(tx)
+	expired := tx.expired
+	tx.expired = nil
+	e.end(tx)
+	if len(expired) > 0 {
+		e.deleteIfExpired(expired)
+	}
+	return err
+}
+
+// ViewAll is View over every shard, held together: a consistent read of the
+// whole keyspace.
+func (e *Engine) ViewAll(fn func(tx *Tx) error) error {
+	tx := e.beginAll(false)
+	err := fn(tx)
+	tx.expired = nil // active expiry reclaims them
+	e.end(tx)
+	return err
+}
+
+func (e *Engine) begin(keys [][]byte, write bool) *Tx {
+	tx := e.txPool.Get().(*Tx)
+	tx.write = write
+	tx.now = e.nowMs()
+	tx.all = false
+	tx.locked = tx.lockedBuf[:0]
+	for _, k := range keys {
+		s := uint16(hashKey(k) & e.shardMask)
+		if !containsShard(tx.locked, s) {
+			tx.locked = append(tx.locked, s)
+		}
+	}
+	if len(tx.locked) > 1 {
+		sort.Slice(tx.locked, func(i, j int) bool { return tx.locked[i] < tx.locked[j] })
+	}
+	for _, s := range tx.locked {
+		if write {
+			e.shards[s].mu.Lock()
+		} else {
+			e.shards[s].mu.RLock()
+		}
+	}
+	return tx
+}
+
+func (e *Engine) beginAll(write bool) *Tx {
+	tx := e.txPool.Get().(*Tx)
+	tx.write = write
+	tx.now = e.nowMs()
+	tx.all = true
+	tx.locked = tx.lockedBuf[:0]
+	for i := range e.shards {
+		if write {
+			e.shards[i].mu.Lock()
+		} else {
+			e.shards[i].mu.RLock()
+		}
+	}
+	return tx
+}
+
+func (e *Engine) commit(tx *Tx) error {
+	if len(tx.effects) == 0 || e.opts.Committer == nil {
+		return nil
+	}
+	return e.opts.Committer.Commit(tx.effects)
+}
+
+func (e *Engine) end(tx *Tx) {
+	if tx.all {
+		for i := len(e.shards) - 1; i >= 0; i-- {
+			if tx.write {
+				e.shards[i].mu.Unlock()
+			} else {
+				e.shards[i].mu.RUnlock()
+			}
+		}
+	} else {
+		for i := len(tx.locked) - 1; i >= 0; i-- {
+			if tx.write {
+				e.shards[tx.locked[i]].mu.Unlock()
+			} else {
+				e.shards[tx.locked[i]].mu.RUnlock()
+			}
+		}
+	}
+	tx.reset()
+	e.txPool.Put(tx)
+}
+
+func containsShard(list []uint16, s uint16) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+// expiredKey names a key that a read found expired.
+type expiredKey struct {
+	db  int
+	key string
+}
+
+func (e *Engine) deleteIfExpired(keys []expiredKey) {
+	for _, k := range keys {
+		kb := []byte(k.key)
+		_ = e.Update([][]byte{kb}, func(tx *Tx) error {
+			sd, slot := tx.slotOf(k.db, kb)
+			ent := sd.slots[slot][k.key]
+			if ent != nil && ent.expireAt != 0 && ent.expireAt <= tx.now {
+				tx.removeExpired(k.db, k.key)
+			}
+			return nil
+		})
+	}
+}
+
+// Now returns the engine's clock.
+func (e *Engine) Now() time.Time { return e.now() }

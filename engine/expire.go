@@ -1,0 +1,113 @@
+package engine
+
+import (
+	"sync/atomic"
+	"time"
+)
+
+// Stats are the engine's counters, as INFO stats reports them.
+type Stats struct {
+	ExpiredKeys atomic.Int64
+	// ExpireCycles counts active-expiry cycles that ran.
+	ExpireCycles atomic.Int64
+}
+
+// Stats returns the engine's counters.
+func (e *Engine) Stats() *Stats { return &e.stats }
+
+// Active expiry, after Redis's activeExpireCycle: each cycle visits the
+// shards in turn and, per database, samples up to expireSamples volatile keys
+// and deletes the expired ones; while more than a quarter of a sample was
+// expired it samples that shard again. A cycle stops after its time budget
+// (a quarter of the period, as Redis's slow cycle) and the next one resumes
+// where it stopped.
+const (
+	expireSamples       = 20
+	expireRepeatPercent = 25
+)
+
+func (e *Engine) activeExpireLoop(period time.Duration) {
+	defer close(e.expireDone)
+	t := time.NewTicker(period)
+	defer t.Stop()
+	next := 0
+	for {
+		select {
+		case <-e.stopExpire:
+			return
+		case <-t.C:
+			next = e.ActiveExpireCycle(next, period/4)
+		}
+	}
+}
+
+// ActiveExpireCycle runs one cycle from shard start for at most budget and
+// returns the shard to start the next cycle from.
+func (e *Engine) ActiveExpireCycle(start int, budget time.Duration) int {
+	e.stats.ExpireCycles.Add(1)
+	deadline := time.Now().Add(budget)
+	n := len(e.shards)
+	for i := 0; i < n; i++ {
+		s := (start + i) % n
+		e.expireShard(s)
+		if i&15 == 15 && time.Now().After(deadline) {
+			return (s + 1) % n
+		}
+	}
+	return start
+}
+
+// expireShard samples one shard's volatile keys in every database.
+func (e *Engine) expireShard(s int) {
+	sh := &e.shards[s]
+	sh.mu.RLock()
+	any := false
+	for d := range sh.dbs {
+		if len(sh.dbs[d].volatile) > 0 {
+			any = true
+			break
+		}
+	}
+	sh.mu.RUnlock()
+	if !any {
+		return
+	}
+	tx := e.beginShard(s)
+	defer e.endShard(tx)
+	for d := range sh.dbs {
+		sd := &sh.dbs[d]
+		for rounds := 0; rounds < 16 && len(sd.volatile) > 0; rounds++ {
+			sampled, expired := 0, 0
+			for k := range sd.volatile {
+				if sampled == expireSamples {
+					break
+				}
+				sampled++
+				ent := sd.slots[int(hashKeyString(k)%NumSlots)/len(e.shards)][k]
+				if ent != nil && ent.expireAt != 0 && ent.expireAt <= tx.now {
+					tx.removeExpired(d, k)
+					expired++
+				}
+			}
+			if expired*100 <= sampled*expireRepeatPercent {
+				break
+			}
+		}
+	}
+}
+
+// beginShard starts a write tx holding exactly shard s.
+func (e *Engine) beginShard(s int) *Tx {
+	tx := e.txPool.Get().(*Tx)
+	tx.write = true
+	tx.all = false
+	tx.now = e.nowMs()
+	tx.locked = append(tx.lockedBuf[:0], uint16(s))
+	e.shards[s].mu.Lock()
+	return tx
+}
+
+func (e *Engine) endShard(tx *Tx) {
+	_ = e.commit(tx)
+	e.end(tx)
+}

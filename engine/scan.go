@@ -1,0 +1,170 @@
+package engine
+
+import (
+	"math/rand/v2"
+
+	"github.com/cairn-db/cairn/internal/glob"
+)
+
+// DBSize returns the number of keys in db, counting keys that have expired
+// but not yet been reclaimed (as Redis's DBSIZE does).
+func (e *Engine) DBSize(db int) int {
+	n := 0
+	for i := range e.shards {
+		sh := &e.shards[i]
+		sh.mu.RLock()
+		n += sh.dbs[db].count
+		sh.mu.RUnlock()
+	}
+	return n
+}
+
+// KeyspaceInfo is one database's line of INFO keyspace.
+type KeyspaceInfo struct {
+	Keys, Expires int
+}
+
+// Keyspace returns the key and volatile-key counts of every database.
+func (e *Engine) Keyspace() []KeyspaceInfo {
+	out := make([]KeyspaceInfo, e.dbs)
+	for i := range e.shards {
+		sh := &e.shards[i]
+		sh.mu.RLock()
+		for d := range sh.dbs {
+			out[d].Keys += sh.dbs[d].count
+			out[d].Expires += len(sh.dbs[d].volatile)
+		}
+		sh.mu.RUnlock()
+	}
+	return out
+}
+
+// ScanFilter selects keys for Keys and Scan.
+type ScanFilter struct {
+	Pattern []byte // glob; nil or "*" matches all
+	Kind    Kind   // 0: any type
+}
+
+func (f *ScanFilter) matchAll() bool {
+	return len(f.Pattern) == 0 || (len(f.Pattern) == 1 && f.Pattern[0] == '*')
+}
+
+func (f *ScanFilter) accepts(key string, ent *entry, now int64) bool {
+	if ent.expireAt != 0 && ent.expireAt <= now {
+		return false
+	}
+	if f.Kind != 0 && ent.kind != f.Kind {
+		return false
+	}
+	return f.matchAll() || glob.Match(f.Pattern, []byte(key))
+}
+
+// Keys returns every live key of db matching f. Each shard is read under its
+// own lock, one at a time, so a long KEYS does not stop the world.
+func (e *Engine) Keys(db int, f ScanFilter) [][]byte {
+	var out [][]byte
+	now := e.nowMs()
+	for i := range e.shards {
+		sh := &e.shards[i]
+		sh.mu.RLock()
+		sd := &sh.dbs[db]
+		if sd.count > 0 {
+			for _, m := range sd.slots {
+				for k, ent := range m {
+					if f.accepts(k, ent, now) {
+						out = append(out, []byte(k))
+					}
+				}
+			}
+		}
+		sh.mu.RUnlock()
+	}
+	return out
+}
+
+// Scan returns keys of db from the slot cursor on, visiting whole slots
+// until it has at least count keys or has looked at 10*count empty slots,
+// and the cursor to continue from (0 when done). A key present for the
+// whole scan is returned at least once: its slot is visited exactly once.
+func (e *Engine) Scan(db int, cursor uint64, count int, f ScanFilter) ([][]byte, uint64) {
+	if count < 1 {
+		count = 10
+	}
+	if cursor >= NumSlots {
+		return nil, 0
+	}
+	now := e.nowMs()
+	var out [][]byte
+	visited, empty := 0, 0
+	slot := int(cursor)
+	nShards := len(e.shards)
+	for slot < NumSlots && visited < count && empty < count*10 {
+		sh := &e.shards[slot&int(e.shardMask)]
+		sh.mu.RLock()
+		sd := &sh.dbs[db]
+		if sd.count == 0 {
+			sh.mu.RUnlock()
+			// Nothing in this shard: skip ahead past all its slots is not
+			// possible (they interleave), so count it as an empty slot.
+			empty++
+			slot++
+			continue
+		}
+		m := sd.slots[slot/nShards]
+		if len(m) == 0 {
+			empty++
+		}
+		for k, ent := range m {
+			visited++
+			if f.accepts(k, ent, now) {
+				out = append(out, []byte(k))
+			}
+		}
+		sh.mu.RUnlock()
+		slot++
+	}
+	if slot >= NumSlots {
+		return out, 0
+	}
+	if visited == 0 && e.DBSize(db) == 0 {
+		return out, 0
+	}
+	return out, uint64(slot)
+}
+
+// RandomKey returns a random live key of db, or nil when it has none.
+func (e *Engine) RandomKey(db int) []byte {
+	if e.DBSize(db) == 0 {
+		return nil
+	}
+	now := e.nowMs()
+	nShards := len(e.shards)
+	start := rand.IntN(NumSlots)
+	for tries := 0; tries < 2; tries++ {
+		for i := 0; i < NumSlots; i++ {
+			slot := (start + i) % NumSlots
+			sh := &e.shards[slot&int(e.shardMask)]
+			sh.mu.RLock()
+			m := sh.dbs[db].slots[slot/nShards]
+			var found []byte
+			if len(m) > 0 {
+				skip := rand.IntN(len(m))
+				for k, ent := range m {
+					if ent.expireAt != 0 && ent.expireAt <= now {
+						continue
+					}
+					found = []byte(k)
+					if skip == 0 {
+						break
+					}
+					skip--
+				}
+			}
+			sh.mu.RUnlock()
+			if found != nil {
+				return found
+			}
+		}
+	}
+	return nil
+}

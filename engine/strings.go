@@ -1,0 +1,455 @@
+package engine
+
+import (
+	"math"
+	"math/big"
+	"strconv"
+	"strings"
+)
+
+// MaxStringLen is the largest string value (Redis's proto-max-bulk-len).
+const MaxStringLen = 512 << 20
+
+// SetArgs are SET's options, already parsed and validated.
+type SetArgs struct {
+	NX, XX  bool
+	Get     bool // return the old value
+	KeepTTL bool
+	// ExpireAt is the absolute expiry in Unix ms; 0 means none (the key's
+	// TTL is cleared unless KeepTTL).
+	ExpireAt int64
+}
+
+// SetResult is what SET did.
+type SetResult struct {
+	Done   bool   // the value was stored (NX/XX allowed it)
+	Old    []byte // the previous value, with Get
+	HadOld bool   // the key held a string before, with Get
+}
+
+// Get returns key's string value; found is false for a missing key.
+func (tx *Tx) Get(db int, key []byte) (val []byte, found bool, err error) {
+	if err := tx.readable(db, key); err != nil {
+		return nil, false, err
+	}
+	ent := tx.lookup(db, key)
+	if ent == nil {
+		return nil, false, nil
+	}
+	if ent.kind != KindString {
+		return nil, false, ErrWrongType
+	}
+	return ent.str, true, nil
+}
+
+// Set implements SET with its options. With Get, a non-string old value is
+// ErrWrongType and nothing is stored.
+func (tx *Tx) Set(db int, key, val []byte, a SetArgs) (SetResult, error) {
+	var res SetResult
+	if err := tx.writable(db, key); err != nil {
+		return res, err
+	}
+	ent := tx.lookup(db, key)
+	if a.Get && ent != nil {
+		if ent.kind != KindString {
+			return res, ErrWrongType
+		}
+		res.Old, res.HadOld = ent.str, true
+	}
+	if (a.NX && ent != nil) || (a.XX && ent == nil) {
+		return res, nil
+	}
+	exp := a.ExpireAt
+	if a.KeepTTL && ent != nil {
+		exp = ent.expireAt
+	}
+	res.Done = true
+	if exp != 0 && exp <= tx.now {
+		// Already expired: the key ends up absent.
+		if ent != nil {
+			tx.remove(db, key)
+			tx.record(Effect{Op: OpDel, DB: db, Key: cloneBytes(key)})
+		}
+		return res, nil
+	}
+	tx.setString(db, key, ent, cloneBytes(val), exp)
+	return res, nil
+}
+
+// setString stores val (owned) under key with expiry exp, reusing ent
+// (key's live entry, or nil) where it can, and records the effect.
+func (tx *Tx) setString(db int, key []byte, ent *entry, val []byte, exp int64) {
+	if ent != nil && ent.kind == KindString {
+		ent.str = val
+		tx.setExpire(db, key, ent, exp)
+	} else {
+		tx.put(db, key, &entry{kind: KindString, str: val, expireAt: exp})
+	}
+	if tx.recording() {
+		tx.record(Effect{Op: OpSet, DB: db, Key: cloneBytes(key), Value: val, ExpireAt: exp})
+	}
+}
+
+// GetDel returns key's string value and deletes the key.
+func (tx *Tx) GetDel(db int, key []byte) ([]byte, bool, error) {
+	if err := tx.writable(db, key); err != nil {
+		return nil, false, err
+	}
+	ent := tx.lookup(db, key)
+	if ent == nil {
+		return nil, false, nil
+	}
+	if ent.kind != KindString {
+		return nil, false, ErrWrongType
+	}
+	tx.remove(db, key)
+	tx.record(Effect{Op: OpDel, DB: db, Key: cloneBytes(key)})
+	return ent.str, true, nil
+}
+
+// ExpireChange says what GETEX does to the TTL.
+type ExpireChange struct {
+	Set     bool  // change the expiry
+	At      int64 // new absolute expiry in Unix ms when Set; 0 with Persist
+	Persist bool  // remove the expiry
+}
+
+// GetEx returns key's string value and changes its expiry as ch says.
+func (tx *Tx) GetEx(db int, key []byte, ch ExpireChange) ([]byte, bool, error) {
+	if err := tx.writable(db, key); err != nil {
+		return nil, false, err
+	}
+	ent := tx.lookup(db, key)
+	if ent == nil {
+		return nil, false, nil
+	}
+	if ent.kind != KindString {
+		return nil, false, ErrWrongType
+	}
+	val := ent.str
+	switch {
+	case ch.Persist:
+		if ent.expireAt != 0 {
+			tx.setExpire(db, key, ent, 0)
+			tx.record(Effect{Op: OpExpire, DB: db, Key: cloneBytes(key)})
+		}
+	case ch.Set:
+		tx.expireEntry(db, key, ent, ch.At)
+	}
+	return val, true, nil
+}
+
+// expireEntry sets a live entry's expiry to at, deleting it when at is not
+// in the future, and records the effect.
+func (tx *Tx) expireEntry(db int, key []byte, ent *entry, at int64) {
+	if at <= tx.now {
+		tx.remove(db, key)
+		tx.record(Effect{Op: OpDel, DB: db, Key: cloneBytes(key)})
+		return
+	}
+	tx.setExpire(db, key, ent, at)
+	tx.record(Effect{Op: OpExpire, DB: db, Key: cloneBytes(key), ExpireAt: at})
+}
+
+// MSet stores every pair; with nx, only if none of the keys exists, and then
+// reports whether it stored them.
+func (tx *Tx) MSet(db int, pairs [][]byte, nx bool) (bool, error) {
+	for i := 0; i < len(pairs); i += 2 {
+		if err := tx.writable(db, pairs[i]); err != nil {
+			return false, err
+		}
+	}
+	if nx {
+		for i := 0; i < len(pairs); i += 2 {
+			if tx.lookup(db, pairs[i]) != nil {
+				return false, nil
+			}
+		}
+	}
+	for i := 0; i+1 < len(pairs); i += 2 {
+		ent := tx.lookup(db, pairs[i])
+		tx.setString(db, pairs[i], ent, cloneBytes(pairs[i+1]), 0)
+	}
+	return true, nil
+}
+
+// Append appends val to key's string, creating it, and returns the new length.
+func (tx *Tx) Append(db int, key, val []byte) (int64, error) {
+	if err := tx.writable(db, key); err != nil {
+		return 0, err
+	}
+	ent := tx.lookup(db, key)
+	if ent == nil {
+		tx.setString(db, key, nil, cloneBytes(val), 0)
+		return int64(len(val)), nil
+	}
+	if ent.kind != KindString {
+		return 0, ErrWrongType
+	}
+	if len(ent.str)+len(val) > MaxStringLen {
+		return 0, ErrStringTooLong
+	}
+	off := len(ent.str)
+	ent.str = append(ent.str, val...)
+	if tx.recording() && len(val) > 0 {
+		tx.record(Effect{Op: OpSetRange, DB: db, Key: cloneBytes(key), Offset: int64(off), Value: cloneBytes(val)})
+	}
+	return int64(len(ent.str)), nil
+}
+
+// Strlen returns the length of key's string (0 when missing).
+func (tx *Tx) Strlen(db int, key []byte) (int64, error) {
+	v, _, err := tx.Get(db, key)
+	return int64(len(v)), err
+}
+
+// GetRange returns the substring start..end (inclusive, negative from the
+// end) as GETRANGE does.
+func (tx *Tx) GetRange(db int, key []byte, start, end int64) ([]byte, error) {
+	v, found, err := tx.Get(db, key)
+	if err != nil || !found {
+		return nil, err
+	}
+	n := int64(len(v))
+	if start < 0 && end < 0 && start > end {
+		return nil, nil
+	}
+	if start < 0 {
+		start += n
+	}
+	if end < 0 {
+		end += n
+	}
+	if start < 0 {
+		start = 0
+	}
+	if end < 0 {
+		end = 0
+	}
+	if end >= n {
+		end = n - 1
+	}
+	if n == 0 || start > end {
+		return nil, nil
+	}
+	return v[start : end+1], nil
+}
+
+// SetRange overwrites key's string at offset, zero-padding, and returns the
+// new length. An empty val on a missing key creates nothing.
+func (tx *Tx) SetRange(db int, key []byte, offset int64, val []byte) (int64, error) {
+	if err := tx.writable(db, key); err != nil {
+		return 0, err
+	}
+	ent := tx.lookup(db, key)
+	if ent != nil && ent.kind != KindString {
+		return 0, ErrWrongType
+	}
+	cur := 0
+	if ent != nil {
+		cur = len(ent.str)
+	}
+	if len(val) == 0 {
+		return int64(cur), nil
+	}
+	if offset+int64(len(val)) > MaxStringLen {
+		return 0, ErrStringTooLong
+	}
+	if ent == nil {
+		ent = &entry{kind: KindString}
+		tx.put(db, key, ent)
+	}
+	ent.str = setRangeBytes(ent.str, int(offset), val)
+	if tx.recording() {
+		tx.record(Effect{Op: OpSetRange, DB: db, Key: cloneBytes(key), Offset: offset, Value: cloneBytes(val)})
+	}
+	return int64(len(ent.str)), nil
+}
+
+func setRangeBytes(s []byte, off int, val []byte) []byte {
+	if need := off + len(val); need > len(s) {
+		if need <= cap(s) {
+			s = s[:need]
+		} else {
+			ns := make([]byte, need)
+			copy(ns, s)
+			s = ns
+		}
+	}
+	copy(s[off:], val)
+	return s
+}
+
+// IncrBy adds delta to key's integer value (0 when missing) and returns the
+// result; the key's TTL is kept.
+func (tx *Tx) IncrBy(db int, key []byte, delta int64) (int64, error) {
+	if err := tx.writable(db, key); err != nil {
+		return 0, err
+	}
+	ent := tx.lookup(db, key)
+	var cur int64
+	if ent != nil {
+		if ent.kind != KindString {
+			return 0, ErrWrongType
+		}
+		v, ok := ParseInt(ent.str)
+		if !ok {
+			return 0, ErrNotInteger
+		}
+		cur = v
+	}
+	if (delta < 0 && cur < 0 && delta < math.MinInt64-cur) ||
+		(delta > 0 && cur > 0 && delta > math.MaxInt64-cur) {
+		return 0, ErrOverflow
+	}
+	cur += delta
+	var exp int64
+	if ent != nil {
+		exp = ent.expireAt
+	}
+	var buf []byte
+	if ent != nil && cap(ent.str) >= 20 {
+		buf = ent.str[:0] // reuse: no one else holds this value
+	}
+	tx.setString(db, key, ent, strconv.AppendInt(buf, cur, 10), exp)
+	return cur, nil
+}
+
+// IncrByFloat adds incr (the client's text) to key's value and returns the
+// new value as Redis formats it. Arithmetic is done in 64-bit-mantissa
+// binary floating point, as Redis's long double on x86-64 does, so results
+// such as 0.1+0.2 print as Redis prints them.
+func (tx *Tx) IncrByFloat(db int, key []byte, incr []byte) ([]byte, error) {
+	if err := tx.writable(db, key); err != nil {
+		return nil, err
+	}
+	ent := tx.lookup(db, key)
+	cur := new(big.Float).SetPrec(64)
+	if ent != nil {
+		if ent.kind != KindString {
+			return nil, ErrWrongType
+		}
+		v, ok := parseLongDouble(ent.str)
+		if !ok {
+			return nil, ErrNotFloat
+		}
+		cur = v
+	}
+	inc, ok := parseLongDouble(incr)
+	if !ok {
+		return nil, ErrNotFloat
+	}
+	sum := new(big.Float).SetPrec(64).Add(cur, inc)
+	if sum.IsInf() || exceedsLongDouble(sum) {
+		return nil, ErrNaNOrInfinity
+	}
+	out := []byte(formatLongDouble(sum))
+	var exp int64
+	if ent != nil {
+		exp = ent.expireAt
+	}
+	tx.setString(db, key, ent, out, exp)
+	return out, nil
+}
+
+// ParseInt parses a Redis integer: optional '-', digits, no leading zeros
+// or spaces, within int64 (Redis's string2ll).
+func ParseInt(b []byte) (int64, bool) {
+	if len(b) == 0 || len(b) > 20 {
+		return 0, false
+	}
+	if len(b) == 1 && b[0] == '0' {
+		return 0, true
+	}
+	neg := false
+	i := 0
+	if b[0] == '-' {
+		neg = true
+		i = 1
+		if len(b) == 1 {
+			return 0, false
+		}
+	}
+	if b[i] < '1' || b[i] > '9' {
+		return 0, false
+	}
+	var v uint64
+	for ; i < len(b); i++ {
+		c := b[i]
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		if v > (math.MaxUint64-9)/10 {
+			return 0, false
+		}
+		v = v*10 + uint64(c-'0')
+	}
+	if neg {
+		if v > 1<<63 {
+			return 0, false
+		}
+		return -int64(v), true
+	}
+	if v > math.MaxInt64 {
+		return 0, false
+	}
+	return int64(v), true
+}
+
+// maxLongDouble is the largest finite x87 extended value, ~1.19e4932.
+var maxLongDouble = func() *big.Float {
+	f := new(big.Float).SetPrec(64).SetMantExp(big.NewFloat(1).SetPrec(64), 16384)
+	ulp := new(big.Float).SetPrec(64).SetMantExp(big.NewFloat(1).SetPrec(64), 16384-64)
+	return f.Sub(f, ulp)
+}()
+
+func exceedsLongDouble(f *big.Float) bool {
+	a := new(big.Float).Abs(f)
+	return a.Cmp(maxLongDouble) > 0
+}
+
+// parseLongDouble parses text as strtold would for Redis: no leading or
+// trailing space, no NaN or infinity.
+func parseLongDouble(b []byte) (*big.Float, bool) {
+	if len(b) == 0 || len(b) > 5000 {
+		return nil, false
+	}
+	if isSpace(b[0]) || isSpace(b[len(b)-1]) {
+		return nil, false
+	}
+	s := string(b)
+	ls := strings.ToLower(s)
+	if strings.Contains(ls, "inf") || strings.Contains(ls, "nan") || strings.Contains(s, "_") {
+		return nil, false
+	}
+	f, _, err := new(big.Float).SetPrec(64).SetMode(big.ToNearestEven).Parse(s, 0)
+	if err != nil {
+		return nil, false
+	}
+	if f.IsInf() || exceedsLongDouble(f) {
+		return nil, false
+	}
+	// strtold has no base prefixes other than hex.
+	if t := strings.TrimLeft(ls, "+-"); strings.HasPrefix(t, "0b") || strings.HasPrefix(t, "0o") {
+		return nil, false
+	}
+	return f, true
+}
+
+func isSpace(c byte) bool {
+	return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f'
+}
+
+// formatLongDouble prints f as Redis's ld2string in human-friendly mode:
+// "%.17Lf" with trailing zeros (and a trailing point) removed.
+func formatLongDouble(f *big.Float) string {
+	s := f.Text('f', 17)
+	if strings.IndexByte(s, '.') >= 0 {
+		s = strings.TrimRight(s, "0")
+		s = strings.TrimSuffix(s, ".")
+	}
+	if s == "-0" {
+		s = "0"
+	}
+	return s
+}

@@ -1,0 +1,235 @@
+package engine
+
+// Kind is the type of a value, as TYPE names it.
+type Kind uint8
+
+// Value kinds. Zero is never a valid kind.
+const (
+	KindString Kind = iota + 1
+	KindList
+	KindSet
+	KindZSet
+	KindHash
+)
+
+// String returns the name TYPE replies with.
+func (k Kind) String() string {
+	switch k {
+	case KindString:
+		return "string"
+	case KindList:
+		return "list"
+	case KindSet:
+		return "set"
+	case KindZSet:
+		return "zset"
+	case KindHash:
+		return "hash"
+	}
+	return "none"
+}
+
+// entry is one key's value.
+type entry struct {
+	// expireAt is the absolute expiry in Unix ms; 0 means none.
+	expireAt int64
+	kind     Kind
+	// str is the value of a KindString entry; owned by the entry.
+	str []byte
+	// obj is the value of a collection kind (later issues).
+	obj any
+}
+
+// Tx is a transaction: the locked shards and the effects recorded so far.
+// A Tx is valid only inside the function given to Update or View.
+type Tx struct {
+	e     *Engine
+	write bool
+	all   bool
+	// now is the transaction's clock in Unix ms: one instant for the whole
+	// transaction, so that every command in it sees the same expiries.
+	now       int64
+	locked    []uint16 // shards locked, ascending; unused when all
+	lockedBuf [8]uint16
+	effects   []Effect
+	expired   []expiredKey // keys a read-only tx found expired
+}
+
+func (tx *Tx) reset() {
+	for i := range tx.effects {
+		tx.effects[i] = Effect{}
+	}
+	if cap(tx.effects) > 1024 {
+		tx.effects = nil
+	} else {
+		tx.effects = tx.effects[:0]
+	}
+	tx.expired = nil
+}
+
+// Now returns the transaction's clock in Unix milliseconds.
+func (tx *Tx) Now() int64 { return tx.now }
+
+// Effects returns the effects recorded so far (valid until the tx ends).
+func (tx *Tx) Effects() []Effect { return tx.effects }
+
+func (tx *Tx) checkDB(db int) error {
+	if db < 0 || db >= tx.e.dbs {
+		return ErrDBIndex
+	}
+	return nil
+}
+
+// slotOf returns the shard-database and the local slot index of key.
+func (tx *Tx) slotOf(db int, key []byte) (*shardDB, int) {
+	h := hashKey(key) % NumSlots
+	sh := &tx.e.shards[h&tx.e.shardMask]
+	return &sh.dbs[db], int(h) / len(tx.e.shards)
+}
+
+func (tx *Tx) isLocked(key []byte) bool {
+	if tx.all {
+		return true
+	}
+	return containsShard(tx.locked, uint16(hashKey(key)&tx.e.shardMask))
+}
+
+// lookup returns key's live entry, or nil. An expired entry is removed when
+// the tx may write, and remembered for lazy deletion otherwise.
+func (tx *Tx) lookup(db int, key []byte) *entry {
+	sd, slot := tx.slotOf(db, key)
+	m := sd.slots[slot]
+	if m == nil {
+		return nil
+	}
+	ent := m[string(key)]
+	if ent == nil {
+		return nil
+	}
+	if ent.expireAt != 0 && ent.expireAt <= tx.now {
+		if tx.write {
+			tx.removeExpired(db, string(key))
+		} else {
+			tx.expired = append(tx.expired, expiredKey{db: db, key: string(key)})
+		}
+		return nil
+	}
+	return ent
+}
+
+// removeExpired deletes an expired key and logs it as a delete.
+func (tx *Tx) removeExpired(db int, key string) {
+	if tx.remove(db, []byte(key)) {
+		tx.e.stats.ExpiredKeys.Add(1)
+		tx.record(Effect{Op: OpDel, DB: db, Key: []byte(key)})
+	}
+}
+
+// put stores ent under key, replacing any entry, and keeps the volatile
+// index in step.
+func (tx *Tx) put(db int, key []byte, ent *entry) {
+	sd, slot := tx.slotOf(db, key)
+	m := sd.slots[slot]
+	if m == nil {
+		m = make(map[string]*entry, 4)
+		sd.slots[slot] = m
+	}
+	old, existed := m[string(key)]
+	if existed {
+		if old.expireAt != 0 && ent.expireAt == 0 {
+			delete(sd.volatile, string(key))
+		}
+		m[string(key)] = ent
+	} else {
+		m[string(key)] = ent
+		sd.count++
+	}
+	if ent.expireAt != 0 && (!existed || old.expireAt == 0) {
+		if sd.volatile == nil {
+			sd.volatile = make(map[string]struct{})
+		}
+		sd.volatile[string(key)] = struct{}{}
+	}
+}
+
+// setExpire changes an existing entry's expiry, keeping the volatile index
+// in step.
+func (tx *Tx) setExpire(db int, key []byte, ent *entry, at int64) {
+	if (ent.expireAt == 0) != (at == 0) {
+		sd, _ := tx.slotOf(db, key)
+		if at == 0 {
+			delete(sd.volatile, string(key))
+		} else {
+			if sd.volatile == nil {
+				sd.volatile = make(map[string]struct{})
+			}
+			sd.volatile[string(key)] = struct{}{}
+		}
+	}
+	ent.expireAt = at
+}
+
+// remove deletes key, live or expired; reports whether it was there.
+func (tx *Tx) remove(db int, key []byte) bool {
+	sd, slot := tx.slotOf(db, key)
+	m := sd.slots[slot]
+	if m == nil {
+		return false
+	}
+	ent, ok := m[string(key)]
+	if !ok {
+		return false
+	}
+	if ent.expireAt != 0 {
+		delete(sd.volatile, string(key))
+	}
+	delete(m, string(key))
+	sd.count--
+	if len(m) == 0 {
+		sd.slots[slot] = nil
+	}
+	return true
+}
+
+// record appends an effect when a Committer will read it.
+func (tx *Tx) record(ef Effect) {
+	if tx.e.opts.Committer != nil {
+		tx.effects = append(tx.effects, ef)
+	}
+}
+
+func (tx *Tx) recording() bool { return tx.e.opts.Committer != nil }
+
+// writable checks that the tx may write db/key.
+func (tx *Tx) writable(db int, key []byte) error {
+	if !tx.write {
+		return ErrReadOnlyTx
+	}
+	if err := tx.checkDB(db); err != nil {
+		return err
+	}
+	if !tx.isLocked(key) {
+		return ErrKeyNotLocked
+	}
+	return nil
+}
+
+// readable checks that the tx may read db/key.
+func (tx *Tx) readable(db int, key []byte) error {
+	if err := tx.checkDB(db); err != nil {
+		return err
+	}
+	if !tx.isLocked(key) {
+		return ErrKeyNotLocked
+	}
+	return nil
+}
+
+func cloneBytes(b []byte) []byte {
+	if b == nil {
+		return []byte{}
+	}
+	c := make([]byte, len(b))
+	copy(c, b)
+	return c
+}

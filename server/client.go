@@ -1,0 +1,185 @@
+package server
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"io"
+	"net"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/tidwall/redcon"
+)
+
+// maxPendingOutput is how much reply data a pipeline may buffer before it
+// is written out mid-pipeline.
+const maxPendingOutput = 64 << 10
+
+// client is one connection.
+type client struct {
+	s  *Server
+	id int64
+	nc net.Conn
+	rd *respReader
+	// out holds replies not yet written; flushed when the reader would
+	// block (end of a pipeline) or when it grows past maxPendingOutput.
+	out []byte
+
+	db     int
+	authed bool
+	// closeAfterReply: QUIT or a protocol error; close once out is written.
+	closeAfterReply bool
+
+	created time.Time
+	addr    string
+	laddr   string
+
+	// Fields other connections read (CLIENT LIST, CLIENT KILL).
+	mu        sync.Mutex
+	name      string
+	libName   string
+	libVer    string
+	dbShown   atomic.Int32
+	lastCmd   atomic.Pointer[string]
+	lastTouch atomic.Int64 // Unix ms of the last command
+	killed    atomic.Bool
+}
+
+func (s *Server) newClient(nc net.Conn) *client {
+	cfg := s.cfg.get()
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		nc.Close()
+		return nil
+	}
+	if len(s.clients) >= cfg.MaxClients {
+		s.mu.Unlock()
+		s.stats.rejectedConns.Add(1)
+		nc.Write([]byte("-ERR max number of clients reached\r\n"))
+		nc.Close()
+		return nil
+	}
+	c := &client{
+		s:       s,
+		id:      s.nextClientID.Add(1),
+		nc:      nc,
+		created: time.Now(),
+		addr:    nc.RemoteAddr().String(),
+		laddr:   nc.LocalAddr().String(),
+		authed:  cfg.RequirePass == "",
+	}
+	c.rd = newRESPReader(nc, cfg.ProtoMaxBulkLen)
+	c.rd.authed = c.authed
+	c.rd.beforeBlock = c.beforeRead
+	c.lastTouch.Store(time.Now().UnixMilli())
+	noCmd := "NULL"
+	c.lastCmd.Store(&noCmd)
+	s.clients[c.id] = c
+	s.mu.Unlock()
+	return c
+}
+
+// serve reads and runs commands until the connection ends.
+func (c *client) serve() {
+	defer c.finish()
+	for {
+		args, err := c.rd.next()
+		if err != nil {
+			var pe *protocolError
+			if errors.As(err, &pe) {
+				c.writeError("ERR " + pe.Error())
+				c.flush()
+			}
+			return
+		}
+		c.s.stats.netInput.Add(int64(argsSize(args)))
+		c.dispatch(args)
+		if c.closeAfterReply {
+			c.flush()
+			return
+		}
+		if len(c.out) > maxPendingOutput {
+			if c.flush() != nil {
+				return
+			}
+		}
+	}
+}
+
+func argsSize(args [][]byte) int {
+	n := 0
+	for _, a := range args {
+		n += len(a) + 16
+	}
+	return n
+}
+
+// beforeRead flushes pending replies and arms the idle timeout before the
+// reader blocks.
+func (c *client) beforeRead() error {
+	if err := c.flush(); err != nil {
+		return err
+	}
+	if t := c.s.cfg.get().Timeout; t > 0 {
+		c.nc.SetReadDeadline(time.Now().Add(time.Duration(t) * time.Second))
+	}
+	return nil
+}
+
+func (c *client) flush() error {
+	if len(c.out) == 0 {
+		return nil
+	}
+	n, err := c.nc.Write(c.out)
+	c.s.stats.netOutput.Add(int64(n))
+	if cap(c.out) > maxPendingOutput*4 {
+		c.out = nil
+	} else {
+		c.out = c.out[:0]
+	}
+	return err
+}
+
+func (c *client) finish() {
+	c.nc.Close()
+	c.s.mu.Lock()
+	delete(c.s.clients, c.id)
+	c.s.mu.Unlock()
+}
+
+// Reply writers: RESP2 encoding via redcon's appenders.
+
+func (c *client) writeOK()                 { c.out = append(c.out, "+OK\r\n"...) }
+func (c *client) writeSimple(s string)     { c.out = redcon.AppendString(c.out, s) }
+func (c *client) writeError(msg string)    { c.out = redcon.AppendError(c.out, msg) }
+func (c *client) writeInt(n int64)         { c.out = redcon.AppendInt(c.out, n) }
+func (c *client) writeBulk(b []byte)       { c.out = redcon.AppendBulk(c.out, b) }
+func (c *client) writeBulkString(s string) { c.out = redcon.AppendBulkString(c.out, s) }
+func (c *client) writeNull()               { c.out = append(c.out, "$-1\r\n"...) }
+func (c *client) writeNullArray()          { c.out = append(c.out, "*-1\r\n"...) }
+func (c *client) writeArray(n int)         { c.out = redcon.AppendArray(c.out, n) }
+
+func (c *client) writeBool(b bool) {
+	if b {
+		c.out = append(c.out, ":1\r\n"...)
+	} else {
+		c.out = append(c.out, ":0\r\n"...)
+	}
+}
+
+// writeEngineError writes the Redis text for an engine error.
+func (c *client) writeEngineError(err error) { c.writeError(engineErrorText(err)) }
+
+func itoa(n int64) string { return strconv.FormatInt(n, 10) }
+
+func newRunID() string {
+	var b [20]byte
+	if _, err := io.ReadFull(rand.Reader, b[:]); err != nil {
+		return "0000000000000000000000000000000000000000"
+	}
+	return hex.EncodeToString(b[:])
+}

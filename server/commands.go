@@ -1,0 +1,246 @@
+package server
+
+import (
+	"sort"
+	"strings"
+
+	"github.com/cairn-db/cairn/engine"
+)
+
+// cmdFlag describes a command, as COMMAND INFO lists flags.
+type cmdFlag uint16
+
+const (
+	flagWrite    cmdFlag = 1 << iota // modifies data
+	flagReadOnly                     // reads data only
+	flagAdmin
+	flagNoAuth   // allowed before AUTH
+	flagFast     // O(1) or O(log N)
+	flagLoading  // allowed while loading
+	flagStale    // allowed on a stale replica
+	flagDenyOOM  // may use more memory
+	flagNoScript // not from Lua
+	flagAllKeys  // touches the whole keyspace (locks every shard)
+)
+
+var flagNames = []struct {
+	f    cmdFlag
+	name string
+}{
+	{flagWrite, "write"}, {flagReadOnly, "readonly"}, {flagDenyOOM, "denyoom"},
+	{flagAdmin, "admin"}, {flagNoScript, "noscript"}, {flagLoading, "loading"},
+	{flagStale, "stale"}, {flagNoAuth, "no_auth"}, {flagFast, "fast"},
+}
+
+// command is one entry of the command table.
+type command struct {
+	name  string // lower-case; "container|sub" for subcommands
+	arity int    // Redis's convention: -N means at least N
+	flags cmdFlag
+	// Key positions, as COMMAND INFO gives them (lastKey < 0 counts from
+	// the end).
+	firstKey, lastKey, step int
+	group, summary, since   string
+
+	// Exactly one of run, tx and subs is set.
+	// run handles a command that manages its own engine access, if any.
+	run func(c *client, args [][]byte)
+	// tx handles a command whose keys are at the positions above, inside
+	// a transaction over those keys: Update for write commands, View for
+	// the others.
+	tx func(c *client, tx *engine.Tx, args [][]byte)
+	// subs are a container command's subcommands, by lower-case name.
+	subs map[string]*command
+}
+
+// commandTable is built once, at init; it is read-only afterwards. (Built
+// in init because COMMAND's handlers read it.)
+var commandTable map[string]*command
+
+func init() { commandTable = buildCommandTable() }
+
+func buildCommandTable() map[string]*command {
+	m := make(map[string]*command)
+	for _, list := range [][]*command{stringCommands(), keyCommands(), connectionCommands(), serverCommands()} {
+		for _, c := range list {
+			m[c.name] = c
+		}
+	}
+	return m
+}
+
+// CommandNames returns the lower-case names of all top-level commands.
+func CommandNames() []string {
+	out := make([]string, 0, len(commandTable))
+	for name := range commandTable {
+		out = append(out, name)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// lookupCommand finds a command by name, case-insensitively, without
+// allocating for names of ordinary length.
+func lookupCommand(table map[string]*command, name []byte) *command {
+	var buf [32]byte
+	if len(name) > len(buf) {
+		return table[strings.ToLower(string(name))]
+	}
+	for i, ch := range name {
+		if ch >= 'A' && ch <= 'Z' {
+			ch += 'a' - 'A'
+		}
+		buf[i] = ch
+	}
+	return table[string(buf[:len(name)])]
+}
+
+func arityOK(arity, n int) bool {
+	if arity >= 0 {
+		return n == arity
+	}
+	return n >= -arity
+}
+
+// dispatch runs one command: lookup, arity, authentication, then the handler.
+func (c *client) dispatch(args [][]byte) {
+	cmd := lookupCommand(commandTable, args[0])
+	if cmd == nil {
+		c.writeError(unknownCommandText(args))
+		return
+	}
+	if cmd.subs != nil && len(args) >= 2 {
+		sub := lookupCommand(cmd.subs, args[1])
+		if sub == nil {
+			c.writeError("ERR unknown subcommand '" + sanitize(truncate(string(args[1]), 128)) +
+				"'. Try " + strings.ToUpper(cmd.name) + " HELP.")
+			return
+		}
+		cmd = sub
+	}
+	if !arityOK(cmd.arity, len(args)) {
+		c.writeError(errWrongArity(cmd.name))
+		return
+	}
+	if !c.authed && cmd.flags&flagNoAuth == 0 {
+		c.writeError(msgNoAuth)
+		return
+	}
+	c.s.stats.commandsProcessed.Add(1)
+	c.lastCmd.Store(&cmd.name)
+	c.lastTouch.Store(c.s.eng.Now().UnixMilli())
+	switch {
+	case cmd.run != nil:
+		cmd.run(c, args)
+	case cmd.tx != nil:
+		c.runTx(cmd, args)
+	default:
+		c.writeError(errWrongArity(cmd.name))
+	}
+}
+
+// runTx runs a keyed command inside a transaction over its keys.
+func (c *client) runTx(cmd *command, args [][]byte) {
+	var keyBuf [4][]byte
+	keys := cmd.keys(args, keyBuf[:0])
+	var err error
+	if cmd.flags&flagWrite != 0 {
+		err = c.s.eng.Update(keys, func(tx *engine.Tx) error {
+			cmd.tx(c, tx, args)
+			return nil
+		})
+	} else {
+		err = c.s.eng.View(keys, func(tx *engine.Tx) error {
+			cmd.tx(c, tx, args)
+			return nil
+		})
+	}
+	if err != nil {
+		// The reply is already written; a failed commit is logged. (The
+		// write-ahead log will refuse writes before running them instead.)
+		c.s.log.Error("commit failed", "cmd", cmd.name, "err", err)
+	}
+}
+
+// keys appends the key arguments of args to dst.
+func (cmd *command) keys(args [][]byte, dst [][]byte) [][]byte {
+	if cmd.firstKey <= 0 {
+		return dst
+	}
+	last := cmd.lastKey
+	if last < 0 {
+		last += len(args)
+	}
+	step := cmd.step
+	if step <= 0 {
+		step = 1
+	}
+	for i := cmd.firstKey; i <= last && i < len(args); i += step {
+		dst = append(dst, args[i])
+	}
+	return dst
+}
+
+// unknownCommandText is Redis's error for an unknown command, quoting up to
+// 128 bytes of its arguments.
+func unknownCommandText(args [][]byte) string {
+	var b strings.Builder
+	for i := 1; i < len(args) && b.Len() < 128; i++ {
+		b.WriteByte('\'')
+		b.WriteString(truncate(string(args[i]), 128-b.Len()))
+		b.WriteString("' ")
+	}
+	return sanitize("ERR unknown command '" + truncate(string(args[0]), 128) +
+		"', with args beginning with: " + b.String())
+}
+
+func truncate(s string, n int) string {
+	if n < 0 {
+		n = 0
+	}
+	if len(s) > n {
+		return s[:n]
+	}
+	return s
+}
+
+// sanitize replaces newlines, which an error reply cannot carry, by spaces.
+func sanitize(s string) string {
+	if strings.ContainsAny(s, "\r\n") {
+		return strings.NewReplacer("\r", " ", "\n", " ").Replace(s)
+	}
+	return s
+}
+
+// equalFold compares an argument with a lower-case option name.
+func equalFold(arg []byte, lower string) bool {
+	if len(arg) != len(lower) {
+		return false
+	}
+	for i := 0; i < len(arg); i++ {
+		ch := arg[i]
+		if ch >= 'A' && ch <= 'Z' {
+			ch += 'a' - 'A'
+		}
+		if ch != lower[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// parseInt parses an integer argument as Redis's string2ll does.
+func parseInt(arg []byte) (int64, bool) { return engine.ParseInt(arg) }
+
+// keyCmd builds a keyed command table entry.
+func keyCmd(name string, arity int, flags cmdFlag, first, last, step int, group, since, summary string,
+	h func(c *client, tx *engine.Tx, args [][]byte)) *command {
+	return &command{name: name, arity: arity, flags: flags, firstKey: first, lastKey: last, step: step,
+		group: group, since: since, summary: summary, tx: h}
+}
+
+// plainCmd builds a table entry for a command that manages its own access.
+func plainCmd(name string, arity int, flags cmdFlag, group, since, summary string,
+	h func(c *client, args [][]byte)) *command {
+	return &command{name: name, arity: arity, flags: flags, group: group, since: since, summary: summary, run: h}
+}

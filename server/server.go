@@ -1,0 +1,222 @@
+// Package server speaks RESP to Redis clients: it reads commands, checks
+// arity and authentication, calls the engine, and writes replies and error
+// strings byte for byte as Redis 7.0 does. It holds no data of its own.
+package server
+
+import (
+	"log/slog"
+	"net"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/cairn-db/cairn/engine"
+)
+
+// Version is the Redis version Cairn answers as (INFO redis_version, HELLO):
+// clients pick features by it.
+const Version = "7.0.15"
+
+// CairnVersion is Cairn's own version.
+const CairnVersion = "0.1.0"
+
+// Options configure a Server.
+type Options struct {
+	// Config is the configuration; nil means DefaultConfig(). The server
+	// keeps a copy that CONFIG SET changes.
+	Config *Config
+	// Engine serves the data; nil: the server opens one from Config
+	// (Databases, Hz) and closes it on Close.
+	Engine *engine.Engine
+	// Logger receives the server's log lines; default slog.Default().
+	Logger *slog.Logger
+	// LevelVar, if set, is the level of Logger's handler: CONFIG SET
+	// loglevel changes it.
+	LevelVar *slog.LevelVar
+	// OnShutdown is called (once, in its own goroutine) when a client sends
+	// SHUTDOWN; the main program stops the server and exits. Nil: SHUTDOWN
+	// closes the server itself.
+	OnShutdown func()
+}
+
+// Server is a RESP server over an engine.
+type Server struct {
+	eng      *engine.Engine
+	ownsEng  bool
+	cfg      liveConfig
+	log      *slog.Logger
+	started  time.Time
+	runID    string
+	onShut   func()
+	levelVar *slog.LevelVar
+	shutOnce sync.Once
+
+	mu        sync.Mutex
+	listeners []net.Listener
+	clients   map[int64]*client
+	closed    bool
+	wg        sync.WaitGroup
+
+	nextClientID atomic.Int64
+	stats        serverStats
+}
+
+// serverStats are the counters of INFO stats.
+type serverStats struct {
+	connectionsReceived atomic.Int64
+	commandsProcessed   atomic.Int64
+	rejectedConns       atomic.Int64
+	keyspaceHits        atomic.Int64
+	keyspaceMisses      atomic.Int64
+	netInput            atomic.Int64
+	netOutput           atomic.Int64
+}
+
+// New returns a server; it listens once Serve or ListenAndServe is called.
+func New(opts Options) *Server {
+	cfg := opts.Config
+	if cfg == nil {
+		cfg = DefaultConfig()
+	}
+	log := opts.Logger
+	if log == nil {
+		log = slog.Default()
+	}
+	s := &Server{
+		eng:      opts.Engine,
+		log:      log,
+		started:  time.Now(),
+		runID:    newRunID(),
+		onShut:   opts.OnShutdown,
+		levelVar: opts.LevelVar,
+		clients:  make(map[int64]*client),
+	}
+	s.cfg.cfg = *cfg
+	if s.eng == nil {
+		s.eng = engine.Open(engine.Options{Databases: cfg.Databases, ActiveExpireHz: cfg.Hz, Logger: log})
+		s.ownsEng = true
+	}
+	return s
+}
+
+// Engine returns the engine the server serves.
+func (s *Server) Engine() *engine.Engine { return s.eng }
+
+// ListenAndServe listens on every configured bind address at the configured
+// port and serves until Close. It returns once all listeners are open,
+// serving in the background; the error is from opening them.
+func (s *Server) ListenAndServe() error {
+	cfg := s.cfg.get()
+	var lns []net.Listener
+	for _, b := range cfg.Bind {
+		ln, err := net.Listen("tcp", net.JoinHostPort(b, itoa(int64(cfg.Port))))
+		if err != nil {
+			for _, l := range lns {
+				l.Close()
+			}
+			return err
+		}
+		lns = append(lns, ln)
+	}
+	for _, ln := range lns {
+		s.wg.Add(1)
+		go func(ln net.Listener) {
+			defer s.wg.Done()
+			_ = s.Serve(ln)
+		}(ln)
+	}
+	return nil
+}
+
+// Serve accepts connections on ln until Close; it blocks.
+func (s *Server) Serve(ln net.Listener) error {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		ln.Close()
+		return net.ErrClosed
+	}
+	s.listeners = append(s.listeners, ln)
+	s.mu.Unlock()
+	for {
+		nc, err := ln.Accept()
+		if err != nil {
+			s.mu.Lock()
+			closed := s.closed
+			s.mu.Unlock()
+			if closed {
+				return nil
+			}
+			if ne, ok := err.(net.Error); ok && ne.Timeout() {
+				continue
+			}
+			return err
+		}
+		s.stats.connectionsReceived.Add(1)
+		c := s.newClient(nc)
+		if c == nil {
+			continue
+		}
+		s.wg.Add(1)
+		go func() {
+			defer s.wg.Done()
+			c.serve()
+		}()
+	}
+}
+
+// Addrs returns the addresses the server listens on.
+func (s *Server) Addrs() []net.Addr {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []net.Addr
+	for _, ln := range s.listeners {
+		out = append(out, ln.Addr())
+	}
+	return out
+}
+
+// Close stops listening, disconnects every client, waits for their
+// goroutines, and closes the engine if the server opened it.
+func (s *Server) Close() error {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return nil
+	}
+	s.closed = true
+	for _, ln := range s.listeners {
+		ln.Close()
+	}
+	for _, c := range s.clients {
+		c.nc.Close()
+	}
+	s.mu.Unlock()
+	s.wg.Wait()
+	if s.ownsEng {
+		s.eng.Close()
+	}
+	return nil
+}
+
+// LogLevel maps a Redis loglevel name to a slog level.
+func LogLevel(name string) slog.Level {
+	switch name {
+	case "debug", "verbose":
+		return slog.LevelDebug
+	case "warning":
+		return slog.LevelWarn
+	}
+	return slog.LevelInfo
+}
+
+// requestShutdown runs the shutdown hook once.
+func (s *Server) requestShutdown() {
+	s.shutOnce.Do(func() {
+		if s.onShut != nil {
+			go s.onShut()
+		} else {
+			go s.Close()
+		}
+	})
+}
