@@ -30,7 +30,10 @@ const (
 
 // Effect is one deterministic, key-level mutation: applying a write's
 // effects in order to the state before it yields the state after it.
-// Byte slices are owned by the effect.
+//
+// An effect's byte slices alias the command's arguments and the stored
+// values: they are valid only during Committer.Commit, which must encode or
+// copy them before returning. (So recording effects costs no allocation.)
 type Effect struct {
 	Op       Op
 	DB       int

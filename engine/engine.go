@@ -2,7 +2,7 @@ package engine
 
 import (
 	"log/slog"
-	"sort"
+	"slices"
 	"sync"
 	"time"
 )
@@ -44,6 +44,7 @@ type Options struct {
 // Committer is where a write's effects go before the write is acknowledged:
 // the write-ahead log plugs in here. Commit is called with the locks of the
 // transaction's shards held, so conflicting writes commit in lock order.
+// The effects are valid only during the call (see Effect).
 type Committer interface {
 	Commit(effects []Effect) error
 }
@@ -230,7 +231,7 @@ func (e *Engine) begin(keys [][]byte, write bool) *Tx {
 		}
 	}
 	if len(tx.locked) > 1 {
-		sort.Slice(tx.locked, func(i, j int) bool { return tx.locked[i] < tx.locked[j] })
+		slices.Sort(tx.locked)
 	}
 	for _, s := range tx.locked {
 		if write {

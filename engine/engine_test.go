@@ -3,6 +3,8 @@ package engine
 import (
 	"fmt"
 	"math/rand/v2"
+	"os"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -22,7 +24,7 @@ func (r *recorder) snapshot() [][]Effect {
 	return append([][]Effect(nil), r.batches...)
 }
 
-// recorder is a Committer that keeps every batch, copied.
+// recorder is a Committer that keeps a deep copy of every batch.
 type recorder struct {
 	mu      sync.Mutex
 	batches [][]Effect
@@ -30,7 +32,17 @@ type recorder struct {
 
 func (r *recorder) Commit(effects []Effect) error {
 	r.mu.Lock()
-	r.batches = append(r.batches, append([]Effect(nil), effects...))
+	batch := make([]Effect, len(effects))
+	for i, ef := range effects {
+		ef.Key = append([]byte(nil), ef.Key...)
+		ef.Key2 = append([]byte(nil), ef.Key2...)
+		ef.Value = append([]byte(nil), ef.Value...)
+		if effects[i].Key2 == nil {
+			ef.Key2 = nil
+		}
+		batch[i] = ef
+	}
+	r.batches = append(r.batches, batch)
 	r.mu.Unlock()
 	return nil
 }
@@ -147,7 +159,10 @@ func randomOp(t *testing.T, e *Engine, rng *rand.Rand, clock *testClock) {
 // clock involved.
 func TestEffectsReplay(t *testing.T) {
 	seed := uint64(time.Now().UnixNano())
-	t.Logf("seed %d", seed)
+	if s := os.Getenv("CAIRN_SEED"); s != "" {
+		seed, _ = strconv.ParseUint(s, 10, 64)
+	}
+	t.Logf("seed %d (replay with CAIRN_SEED=%d)", seed, seed)
 	rng := rand.New(rand.NewPCG(seed, 0))
 	for round := 0; round < 30; round++ {
 		clock := newTestClock()
@@ -410,13 +425,55 @@ func TestIncrByFloatFormatting(t *testing.T) {
 	}
 	e := Open(Options{ActiveExpireHz: -1})
 	defer e.Close()
-	for _, bad := range []string{"inf", "nan", " 1", "1 ", "abc", "", "1e5000"} {
+	for _, bad := range []string{"nan", " 1", "1 ", "abc", "", "1e5000", "1e-5000", "--1", "infx"} {
 		err := e.Update([][]byte{[]byte("k")}, func(tx *Tx) error {
 			_, err := tx.IncrByFloat(0, []byte("k"), []byte(bad))
 			return err
 		})
 		if err != ErrNotFloat {
 			t.Errorf("INCRBYFLOAT %q: err = %v, want ErrNotFloat", bad, err)
+		}
+	}
+	for _, inf := range []string{"inf", "-inf", "+Infinity"} {
+		err := e.Update([][]byte{[]byte("k")}, func(tx *Tx) error {
+			_, err := tx.IncrByFloat(0, []byte("k"), []byte(inf))
+			return err
+		})
+		if err != ErrNaNOrInfinity {
+			t.Errorf("INCRBYFLOAT %q: err = %v, want ErrNaNOrInfinity", inf, err)
+		}
+	}
+}
+
+// TestEffectsWithinOneTx: later writes in the same transaction must not
+// change what earlier effects of it say, since the Committer reads them all
+// at the end.
+func TestEffectsWithinOneTx(t *testing.T) {
+	rec := &recorder{}
+	a := Open(Options{ActiveExpireHz: -1, Committer: rec})
+	defer a.Close()
+	k := []byte("k")
+	err := a.Update([][]byte{k}, func(tx *Tx) error {
+		if _, err := tx.Set(0, k, []byte("12345678901234567890123"), SetArgs{}); err != nil {
+			return err
+		}
+		if _, err := tx.SetRange(0, k, 0, []byte("9")); err != nil {
+			return err
+		}
+		if _, err := tx.Set(0, k, []byte("100000000000000000000"[:19]), SetArgs{}); err != nil {
+			return err
+		}
+		_, err := tx.IncrBy(0, k, 1)
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	batch := rec.snapshot()[0]
+	want := []string{"12345678901234567890123", "9", "1000000000000000000", "1000000000000000001"}
+	for i, ef := range batch {
+		if string(ef.Value) != want[i] {
+			t.Errorf("effect %d value %q, want %q", i, ef.Value, want[i])
 		}
 	}
 }

@@ -9,7 +9,7 @@ func (tx *Tx) Del(db int, key []byte) (bool, error) {
 		return false, nil
 	}
 	tx.remove(db, key)
-	tx.record(Effect{Op: OpDel, DB: db, Key: cloneBytes(key)})
+	tx.record(Effect{Op: OpDel, DB: db, Key: key})
 	return true, nil
 }
 
@@ -90,7 +90,7 @@ func (tx *Tx) Persist(db int, key []byte) (bool, error) {
 		return false, nil
 	}
 	tx.setExpire(db, key, ent, 0)
-	tx.record(Effect{Op: OpExpire, DB: db, Key: cloneBytes(key)})
+	tx.record(Effect{Op: OpExpire, DB: db, Key: key})
 	return true, nil
 }
 
@@ -119,7 +119,7 @@ func (tx *Tx) Rename(db int, src, dst []byte, nx bool) (bool, error) {
 	tx.remove(db, src)
 	tx.put(db, dst, ent)
 	if tx.recording() {
-		tx.record(Effect{Op: OpRename, DB: db, Key: cloneBytes(src), Key2: cloneBytes(dst)})
+		tx.record(Effect{Op: OpRename, DB: db, Key: src, Key2: dst})
 	}
 	return true, nil
 }
@@ -148,7 +148,7 @@ func (tx *Tx) Copy(db int, src []byte, dstDB int, dst []byte, replace bool) (boo
 	}
 	tx.put(dstDB, dst, ent.clone())
 	if tx.recording() {
-		tx.record(Effect{Op: OpCopy, DB: db, Key: cloneBytes(src), DB2: dstDB, Key2: cloneBytes(dst)})
+		tx.record(Effect{Op: OpCopy, DB: db, Key: src, DB2: dstDB, Key2: dst})
 	}
 	return true, nil
 }
@@ -172,7 +172,7 @@ func (tx *Tx) Move(db int, key []byte, dstDB int) (bool, error) {
 	tx.remove(db, key)
 	tx.put(dstDB, key, ent)
 	if tx.recording() {
-		tx.record(Effect{Op: OpMove, DB: db, Key: cloneBytes(key), DB2: dstDB})
+		tx.record(Effect{Op: OpMove, DB: db, Key: key, DB2: dstDB})
 	}
 	return true, nil
 }

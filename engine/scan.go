@@ -41,12 +41,12 @@ func (e *Engine) Keyspace() []KeyspaceInfo {
 
 // ScanFilter selects keys for Keys and Scan.
 type ScanFilter struct {
-	Pattern []byte // glob; nil or "*" matches all
+	Pattern []byte // glob; nil or "*" matches all (an empty pattern matches none)
 	Kind    Kind   // 0: any type
 }
 
 func (f *ScanFilter) matchAll() bool {
-	return len(f.Pattern) == 0 || (len(f.Pattern) == 1 && f.Pattern[0] == '*')
+	return f.Pattern == nil || (len(f.Pattern) == 1 && f.Pattern[0] == '*')
 }
 
 func (f *ScanFilter) accepts(key string, ent *entry, now int64) bool {

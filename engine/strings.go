@@ -68,7 +68,7 @@ func (tx *Tx) Set(db int, key, val []byte, a SetArgs) (SetResult, error) {
 		// Already expired: the key ends up absent.
 		if ent != nil {
 			tx.remove(db, key)
-			tx.record(Effect{Op: OpDel, DB: db, Key: cloneBytes(key)})
+			tx.record(Effect{Op: OpDel, DB: db, Key: key})
 		}
 		return res, nil
 	}
@@ -86,7 +86,7 @@ func (tx *Tx) setString(db int, key []byte, ent *entry, val []byte, exp int64) {
 		tx.put(db, key, &entry{kind: KindString, str: val, expireAt: exp})
 	}
 	if tx.recording() {
-		tx.record(Effect{Op: OpSet, DB: db, Key: cloneBytes(key), Value: val, ExpireAt: exp})
+		tx.record(Effect{Op: OpSet, DB: db, Key: key, Value: val, ExpireAt: exp})
 	}
 }
 
@@ -103,7 +103,7 @@ func (tx *Tx) GetDel(db int, key []byte) ([]byte, bool, error) {
 		return nil, false, ErrWrongType
 	}
 	tx.remove(db, key)
-	tx.record(Effect{Op: OpDel, DB: db, Key: cloneBytes(key)})
+	tx.record(Effect{Op: OpDel, DB: db, Key: key})
 	return ent.str, true, nil
 }
 
@@ -131,7 +131,7 @@ func (tx *Tx) GetEx(db int, key []byte, ch ExpireChange) ([]byte, bool, error) {
 	case ch.Persist:
 		if ent.expireAt != 0 {
 			tx.setExpire(db, key, ent, 0)
-			tx.record(Effect{Op: OpExpire, DB: db, Key: cloneBytes(key)})
+			tx.record(Effect{Op: OpExpire, DB: db, Key: key})
 		}
 	case ch.Set:
 		tx.expireEntry(db, key, ent, ch.At)
@@ -144,11 +144,11 @@ func (tx *Tx) GetEx(db int, key []byte, ch ExpireChange) ([]byte, bool, error) {
 func (tx *Tx) expireEntry(db int, key []byte, ent *entry, at int64) {
 	if at <= tx.now {
 		tx.remove(db, key)
-		tx.record(Effect{Op: OpDel, DB: db, Key: cloneBytes(key)})
+		tx.record(Effect{Op: OpDel, DB: db, Key: key})
 		return
 	}
 	tx.setExpire(db, key, ent, at)
-	tx.record(Effect{Op: OpExpire, DB: db, Key: cloneBytes(key), ExpireAt: at})
+	tx.record(Effect{Op: OpExpire, DB: db, Key: key, ExpireAt: at})
 }
 
 // MSet stores every pair; with nx, only if none of the keys exists, and then
@@ -192,7 +192,7 @@ func (tx *Tx) Append(db int, key, val []byte) (int64, error) {
 	off := len(ent.str)
 	ent.str = append(ent.str, val...)
 	if tx.recording() && len(val) > 0 {
-		tx.record(Effect{Op: OpSetRange, DB: db, Key: cloneBytes(key), Offset: int64(off), Value: cloneBytes(val)})
+		tx.record(Effect{Op: OpSetRange, DB: db, Key: key, Offset: int64(off), Value: val})
 	}
 	return int64(len(ent.str)), nil
 }
@@ -258,10 +258,14 @@ func (tx *Tx) SetRange(db int, key []byte, offset int64, val []byte) (int64, err
 	if ent == nil {
 		ent = &entry{kind: KindString}
 		tx.put(db, key, ent)
+	} else if tx.recording() {
+		// Copy on write: an earlier effect of this transaction may point
+		// at the current value.
+		ent.str = cloneBytes(ent.str)
 	}
 	ent.str = setRangeBytes(ent.str, int(offset), val)
 	if tx.recording() {
-		tx.record(Effect{Op: OpSetRange, DB: db, Key: cloneBytes(key), Offset: offset, Value: cloneBytes(val)})
+		tx.record(Effect{Op: OpSetRange, DB: db, Key: key, Offset: offset, Value: val})
 	}
 	return int64(len(ent.str)), nil
 }
@@ -308,8 +312,10 @@ func (tx *Tx) IncrBy(db int, key []byte, delta int64) (int64, error) {
 		exp = ent.expireAt
 	}
 	var buf []byte
-	if ent != nil && cap(ent.str) >= 20 {
-		buf = ent.str[:0] // reuse: no one else holds this value
+	if ent != nil && cap(ent.str) >= 20 && !tx.recording() {
+		// Reuse the buffer in place, but not when an earlier effect of
+		// this transaction may still point at it.
+		buf = ent.str[:0]
 	}
 	tx.setString(db, key, ent, strconv.AppendInt(buf, cur, 10), exp)
 	return cur, nil
@@ -339,8 +345,12 @@ func (tx *Tx) IncrByFloat(db int, key []byte, incr []byte) ([]byte, error) {
 	if !ok {
 		return nil, ErrNotFloat
 	}
+	if cur.IsInf() || inc.IsInf() {
+		// inf+x is inf and inf-inf is NaN: refused either way.
+		return nil, ErrNaNOrInfinity
+	}
 	sum := new(big.Float).SetPrec(64).Add(cur, inc)
-	if sum.IsInf() || exceedsLongDouble(sum) {
+	if exceedsLongDouble(sum) {
 		return nil, ErrNaNOrInfinity
 	}
 	out := []byte(formatLongDouble(sum))
@@ -396,41 +406,51 @@ func ParseInt(b []byte) (int64, bool) {
 	return int64(v), true
 }
 
-// maxLongDouble is the largest finite x87 extended value, ~1.19e4932.
-var maxLongDouble = func() *big.Float {
-	f := new(big.Float).SetPrec(64).SetMantExp(big.NewFloat(1).SetPrec(64), 16384)
-	ulp := new(big.Float).SetPrec(64).SetMantExp(big.NewFloat(1).SetPrec(64), 16384-64)
-	return f.Sub(f, ulp)
-}()
+// Bounds of the x87 80-bit extended format Redis's long double has on
+// x86-64: values beyond maxLongDouble overflow to infinity, nonzero values
+// below minLongDouble underflow to zero (strtold's ERANGE; Redis rejects both).
+var (
+	maxLongDouble = func() *big.Float {
+		f := new(big.Float).SetPrec(64).SetMantExp(big.NewFloat(1).SetPrec(64), 16384)
+		ulp := new(big.Float).SetPrec(64).SetMantExp(big.NewFloat(1).SetPrec(64), 16384-64)
+		return f.Sub(f, ulp)
+	}()
+	minLongDouble = new(big.Float).SetPrec(64).SetMantExp(big.NewFloat(1).SetPrec(64), -16445)
+)
 
 func exceedsLongDouble(f *big.Float) bool {
 	a := new(big.Float).Abs(f)
 	return a.Cmp(maxLongDouble) > 0
 }
 
-// parseLongDouble parses text as strtold would for Redis: no leading or
-// trailing space, no NaN or infinity.
+// parseLongDouble parses text as Redis's string2ld does with strtold: no
+// leading space, nothing after the number, no NaN, no overflow or
+// underflow; infinity is accepted (and INCRBYFLOAT then refuses the sum).
 func parseLongDouble(b []byte) (*big.Float, bool) {
 	if len(b) == 0 || len(b) > 5000 {
 		return nil, false
 	}
-	if isSpace(b[0]) || isSpace(b[len(b)-1]) {
+	if isSpace(b[0]) {
 		return nil, false
 	}
 	s := string(b)
 	ls := strings.ToLower(s)
-	if strings.Contains(ls, "inf") || strings.Contains(ls, "nan") || strings.Contains(s, "_") {
+	unsigned := strings.TrimLeft(ls, "+-")
+	if len(ls)-len(unsigned) > 1 {
+		return nil, false
+	}
+	if unsigned == "inf" || unsigned == "infinity" {
+		return new(big.Float).SetInf(ls[0] == '-'), true
+	}
+	if strings.Contains(ls, "nan") || strings.Contains(s, "_") || strings.Contains(ls, "inf") ||
+		strings.HasPrefix(unsigned, "0b") || strings.HasPrefix(unsigned, "0o") {
 		return nil, false
 	}
 	f, _, err := new(big.Float).SetPrec(64).SetMode(big.ToNearestEven).Parse(s, 0)
-	if err != nil {
+	if err != nil || f.IsInf() || exceedsLongDouble(f) {
 		return nil, false
 	}
-	if f.IsInf() || exceedsLongDouble(f) {
-		return nil, false
-	}
-	// strtold has no base prefixes other than hex.
-	if t := strings.TrimLeft(ls, "+-"); strings.HasPrefix(t, "0b") || strings.HasPrefix(t, "0o") {
+	if f.Sign() != 0 && new(big.Float).Abs(f).Cmp(minLongDouble) < 0 {
 		return nil, false
 	}
 	return f, true
