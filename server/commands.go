@@ -1,6 +1,7 @@
 package server
 
 import (
+	"bytes"
 	"sort"
 	"strings"
 
@@ -112,7 +113,7 @@ func (c *client) dispatch(args [][]byte) {
 	if cmd.subs != nil && len(args) >= 2 {
 		sub := lookupCommand(cmd.subs, args[1])
 		if sub == nil {
-			c.writeError("ERR unknown subcommand '" + sanitize(truncate(string(args[1]), 128)) +
+			c.writeError("ERR unknown subcommand '" + sanitize(truncate(cString(args[1]), 128)) +
 				"'. Try " + strings.ToUpper(cmd.name) + " HELP.")
 			return
 		}
@@ -182,16 +183,25 @@ func (cmd *command) keys(args [][]byte, dst [][]byte) [][]byte {
 }
 
 // unknownCommandText is Redis's error for an unknown command, quoting up to
-// 128 bytes of its arguments.
+// 128 bytes of its arguments. Redis formats them as C strings, so each ends
+// at its first NUL byte.
 func unknownCommandText(args [][]byte) string {
 	var b strings.Builder
 	for i := 1; i < len(args) && b.Len() < 128; i++ {
 		b.WriteByte('\'')
-		b.WriteString(truncate(string(args[i]), 128-b.Len()))
+		b.WriteString(truncate(cString(args[i]), 128-b.Len()))
 		b.WriteString("' ")
 	}
-	return sanitize("ERR unknown command '" + truncate(string(args[0]), 128) +
+	return sanitize("ERR unknown command '" + truncate(cString(args[0]), 128) +
 		"', with args beginning with: " + b.String())
+}
+
+// cString is b up to its first NUL, as C's %s prints it.
+func cString(b []byte) string {
+	if i := bytes.IndexByte(b, 0); i >= 0 {
+		b = b[:i]
+	}
+	return string(b)
 }
 
 func truncate(s string, n int) string {

@@ -251,8 +251,8 @@ func cmdKeys(c *client, args [][]byte) {
 }
 
 func cmdScan(c *client, args [][]byte) {
-	cursor, err := strconv.ParseUint(string(args[1]), 10, 64)
-	if err != nil {
+	cursor, ok := parseCursor(args[1])
+	if !ok {
 		c.writeError(msgInvalidCursor)
 		return
 	}
@@ -346,4 +346,29 @@ func cmdFlushAll(c *client, args [][]byte) {
 		return
 	}
 	c.writeOK()
+}
+
+// parseCursor parses a SCAN cursor as Redis does with strtoul: an optional
+// sign, digits (none is 0), nothing else; a negative value wraps; overflow
+// is an error.
+func parseCursor(b []byte) (uint64, bool) {
+	if len(b) > 0 && isSpaceByte(b[0]) {
+		return 0, false
+	}
+	neg := false
+	if len(b) > 0 && (b[0] == '-' || b[0] == '+') {
+		neg = b[0] == '-'
+		b = b[1:]
+	}
+	if len(b) == 0 {
+		return 0, true
+	}
+	n, err := strconv.ParseUint(string(b), 10, 64)
+	if err != nil {
+		return 0, false
+	}
+	if neg {
+		n = -n
+	}
+	return n, true
 }

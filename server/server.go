@@ -118,11 +118,23 @@ func (s *Server) ListenAndServe() error {
 		}
 		lns = append(lns, ln)
 	}
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		for _, l := range lns {
+			l.Close()
+		}
+		return net.ErrClosed
+	}
+	// Registered here, not in Serve, so Addrs answers as soon as this
+	// returns.
+	s.listeners = append(s.listeners, lns...)
+	s.mu.Unlock()
 	for _, ln := range lns {
 		s.wg.Add(1)
 		go func(ln net.Listener) {
 			defer s.wg.Done()
-			_ = s.Serve(ln)
+			_ = s.serve(ln)
 		}(ln)
 	}
 	return nil
@@ -138,6 +150,11 @@ func (s *Server) Serve(ln net.Listener) error {
 	}
 	s.listeners = append(s.listeners, ln)
 	s.mu.Unlock()
+	return s.serve(ln)
+}
+
+// serve accepts on a registered listener until Close.
+func (s *Server) serve(ln net.Listener) error {
 	for {
 		nc, err := ln.Accept()
 		if err != nil {
