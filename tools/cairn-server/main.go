@@ -1,0 +1,109 @@
+// Command cairn-server runs a Cairn server: a Redis-compatible data store
+// that existing Redis clients talk to unchanged.
+//
+// Usage:
+//
+//	cairn-server [/path/to/redis.conf] [--directive value ...]
+//
+// Directives have Redis's names (--port, --bind, --dir, --requirepass, …);
+// --help lists them. With no arguments the server listens on
+// 127.0.0.1:6379 and keeps its data in ./data.
+//
+// SIGINT or SIGTERM, or SHUTDOWN from a client, stops the server cleanly
+// (exit status 0). A bad argument or configuration file is reported on
+// stderr with exit status 1.
+package main
+
+import (
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+
+	"github.com/cairn-db/cairn/server"
+)
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+// run is the whole program but for the exit: it returns the exit status.
+func run(args []string, stdout, stderr io.Writer) int {
+	for _, a := range args {
+		if a == "--help" || a == "-h" {
+			server.Usage(stdout)
+			return 0
+		}
+	}
+	cfg, err := server.ParseArgs(args, func(name string) (io.ReadCloser, error) { return os.Open(name) })
+	if err != nil {
+		fmt.Fprintf(stderr, "cairn-server: %v\n", err)
+		fmt.Fprintf(stderr, "cairn-server: run with --help for the options\n")
+		return 1
+	}
+
+	level := new(slog.LevelVar)
+	level.Set(server.LogLevel(cfg.LogLevel))
+	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
+
+	if err := os.MkdirAll(cfg.Dir, 0o755); err != nil {
+		logger.Error("cannot create data directory", "dir", cfg.Dir, "err", err)
+		return 1
+	}
+
+	// shutdown carries the reason the server stops: a signal's name, or
+	// "SHUTDOWN command". Buffered so neither sender ever blocks.
+	shutdown := make(chan string, 1)
+	srv := server.New(server.Options{
+		Config:   cfg,
+		Logger:   logger,
+		LevelVar: level, // CONFIG SET loglevel changes it
+		OnShutdown: func() {
+			select {
+			case shutdown <- "SHUTDOWN command":
+			default:
+			}
+		},
+	})
+
+	// Catch signals before listening, so that a signal that arrives right
+	// after the ready line still ends in a clean shutdown.
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM)
+	defer signal.Stop(sigs)
+
+	logger.Info("starting cairn-server", "version", server.CairnVersion,
+		"redis_version", server.Version, "pid", os.Getpid(), "dir", cfg.Dir)
+	if err := srv.ListenAndServe(); err != nil {
+		logger.Error("cannot listen", "bind", strings.Join(cfg.Bind, " "), "port", cfg.Port, "err", err)
+		srv.Close()
+		return 1
+	}
+	logger.Info("ready to accept connections", "addr", listenAddrs(srv))
+
+	var reason string
+	select {
+	case sig := <-sigs:
+		reason = "signal " + sig.String()
+	case reason = <-shutdown:
+	}
+	logger.Info("shutting down", "reason", reason)
+	if err := srv.Close(); err != nil {
+		logger.Error("error while closing the server", "err", err)
+		return 1
+	}
+	logger.Info("server stopped, bye")
+	return 0
+}
+
+// listenAddrs returns the addresses the server listens on, space-separated.
+func listenAddrs(srv *server.Server) string {
+	var out []string
+	for _, a := range srv.Addrs() {
+		out = append(out, a.String())
+	}
+	return strings.Join(out, " ")
+}
