@@ -149,6 +149,10 @@ func (c *client) writeCommandDoc(cmd *command) {
 	if cmd.subs != nil {
 		n += 2
 	}
+	args := commandArgs[cmd.name]
+	if len(args) > 0 {
+		n += 2
+	}
 	c.writeArray(n)
 	c.writeBulkString("summary")
 	c.writeBulkString(cmd.summary)
@@ -156,6 +160,13 @@ func (c *client) writeCommandDoc(cmd *command) {
 	c.writeBulkString(cmd.since)
 	c.writeBulkString("group")
 	c.writeBulkString(cmd.group)
+	if len(args) > 0 {
+		c.writeBulkString("arguments")
+		c.writeArray(len(args))
+		for _, a := range args {
+			c.writeArgDoc(a)
+		}
+	}
 	if cmd.subs != nil {
 		c.writeBulkString("subcommands")
 		subs := sortedCommands(cmd.subs)

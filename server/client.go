@@ -44,7 +44,9 @@ type client struct {
 	libVer    string
 	dbShown   atomic.Int32
 	lastCmd   atomic.Pointer[string]
-	lastTouch atomic.Int64 // Unix ms of the last command
+	// lastTouch is the Unix ms when the client's last pipeline was done
+	// (set once per pipeline, not per command: reading the clock is not free).
+	lastTouch atomic.Int64
 	killed    atomic.Bool
 }
 
@@ -124,6 +126,7 @@ func (c *client) beforeRead() error {
 	if err := c.flush(); err != nil {
 		return err
 	}
+	c.lastTouch.Store(time.Now().UnixMilli())
 	if t := c.s.cfg.get().Timeout; t > 0 {
 		c.nc.SetReadDeadline(time.Now().Add(time.Duration(t) * time.Second))
 	}

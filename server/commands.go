@@ -129,7 +129,6 @@ func (c *client) dispatch(args [][]byte) {
 	}
 	c.s.stats.commandsProcessed.Add(1)
 	c.lastCmd.Store(&cmd.name)
-	c.lastTouch.Store(c.s.eng.Now().UnixMilli())
 	switch {
 	case cmd.run != nil:
 		cmd.run(c, args)
