@@ -38,12 +38,12 @@ type client struct {
 	laddr   string
 
 	// Fields other connections read (CLIENT LIST, CLIENT KILL).
-	mu        sync.Mutex
-	name      string
-	libName   string
-	libVer    string
-	dbShown   atomic.Int32
-	lastCmd   atomic.Pointer[string]
+	mu      sync.Mutex
+	name    string
+	libName string
+	libVer  string
+	dbShown atomic.Int32
+	lastCmd atomic.Pointer[string]
 	// lastTouch is the Unix ms when the client's last pipeline was done
 	// (set once per pipeline, not per command: reading the clock is not free).
 	lastTouch atomic.Int64
