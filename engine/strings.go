@@ -317,6 +317,10 @@ func (tx *Tx) IncrBy(db int, key []byte, delta int64) (int64, error) {
 		// this transaction may still point at it.
 		buf = ent.str[:0]
 	}
+	if buf == nil {
+		// Room for any int64, so the next INCR can reuse it.
+		buf = make([]byte, 0, 20)
+	}
 	tx.setString(db, key, ent, strconv.AppendInt(buf, cur, 10), exp)
 	return cur, nil
 }
