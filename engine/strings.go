@@ -252,7 +252,7 @@ func (tx *Tx) SetRange(db int, key []byte, offset int64, val []byte) (int64, err
 	if len(val) == 0 {
 		return int64(cur), nil
 	}
-	if offset+int64(len(val)) > MaxStringLen {
+	if offset > MaxStringLen-int64(len(val)) { // no overflow for huge offsets
 		return 0, ErrStringTooLong
 	}
 	if ent == nil {

@@ -187,8 +187,9 @@ func (cmd *command) keys(args [][]byte, dst [][]byte) [][]byte {
 func unknownCommandText(args [][]byte) string {
 	var b strings.Builder
 	for i := 1; i < len(args) && b.Len() < 128; i++ {
+		room := 128 - b.Len()
 		b.WriteByte('\'')
-		b.WriteString(truncate(cString(args[i]), 128-b.Len()))
+		b.WriteString(truncate(cString(args[i]), room))
 		b.WriteString("' ")
 	}
 	return sanitize("ERR unknown command '" + truncate(cString(args[0]), 128) +
@@ -211,6 +212,13 @@ func truncate(s string, n int) string {
 		return s[:n]
 	}
 	return s
+}
+
+// formatted cleans an error message built from arguments as Redis's
+// addReplyErrorFormat does: newlines at either end are trimmed, those inside
+// become spaces.
+func formatted(s string) string {
+	return sanitize(strings.Trim(s, "\r\n"))
 }
 
 // sanitize replaces newlines, which an error reply cannot carry, by spaces.

@@ -145,7 +145,7 @@ func cmdHello(c *client, args [][]byte) {
 			name, haveName = args[i+1], true
 			i++
 		default:
-			c.writeError("ERR Syntax error in HELLO option '" + sanitize(string(args[i])) + "'")
+			c.writeError("ERR Syntax error in HELLO option '" + sanitize(cString(args[i])) + "'")
 			return
 		}
 	}
@@ -237,7 +237,7 @@ func cmdClientSetInfo(c *client, args [][]byte) {
 	case equalFold(args[2], "lib-ver"):
 		c.libVer = val
 	default:
-		c.writeError("ERR Unrecognized option '" + sanitize(string(args[2])) + "'")
+		c.writeError("ERR Unrecognized option '" + sanitize(cString(args[2])) + "'")
 		return
 	}
 	c.writeOK()
@@ -288,7 +288,7 @@ func cmdClientList(c *client, args [][]byte) {
 			case "normal", "master", "replica", "slave", "pubsub":
 				typeFilter = t
 			default:
-				c.writeError("ERR Unknown client type '" + sanitize(string(args[i])) + "'")
+				c.writeError("ERR Unknown client type '" + sanitize(cString(args[i])) + "'")
 				return
 			}
 		case equalFold(args[i], "id") && i+1 < len(args):
@@ -374,12 +374,12 @@ func cmdClientKill(c *client, args [][]byte) {
 			case "normal", "master", "replica", "slave", "pubsub":
 				typeFilter = t
 			default:
-				c.writeError("ERR Unknown client type '" + sanitize(string(v)) + "'")
+				c.writeError("ERR Unknown client type '" + sanitize(cString(v)) + "'")
 				return
 			}
 		case equalFold(args[i], "user"):
 			if string(v) != "default" {
-				c.writeError("ERR No such user '" + sanitize(string(v)) + "'")
+				c.writeError("ERR No such user '" + sanitize(cString(v)) + "'")
 				return
 			}
 		default:

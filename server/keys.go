@@ -71,11 +71,7 @@ func cmdExists(c *client, tx *engine.Tx, args [][]byte) {
 // expireCmd builds EXPIRE, PEXPIRE, EXPIREAT and PEXPIREAT.
 func expireCmd(unit int64, abs bool, name string) func(c *client, tx *engine.Tx, args [][]byte) {
 	return func(c *client, tx *engine.Tx, args [][]byte) {
-		n, ok := parseInt(args[2])
-		if !ok {
-			c.writeError(msgNotInteger)
-			return
-		}
+		// Options are checked before the time, as Redis does.
 		var cond engine.ExpireCond
 		for _, opt := range args[3:] {
 			switch {
@@ -88,7 +84,7 @@ func expireCmd(unit int64, abs bool, name string) func(c *client, tx *engine.Tx,
 			case equalFold(opt, "lt"):
 				cond |= engine.ExpireLT
 			default:
-				c.writeError("ERR Unsupported option " + sanitize(string(opt)))
+				c.writeError(formatted("ERR Unsupported option " + cString(opt)))
 				return
 			}
 		}
@@ -98,6 +94,11 @@ func expireCmd(unit int64, abs bool, name string) func(c *client, tx *engine.Tx,
 		}
 		if cond&engine.ExpireGT != 0 && cond&engine.ExpireLT != 0 {
 			c.writeError("ERR GT and LT options at the same time are not compatible")
+			return
+		}
+		n, ok := parseInt(args[2])
+		if !ok {
+			c.writeError(msgNotInteger)
 			return
 		}
 		if n > math.MaxInt64/unit || n < math.MinInt64/unit {
@@ -266,7 +267,7 @@ func cmdScan(c *client, args [][]byte) {
 		switch {
 		case equalFold(args[i], "count"):
 			n, ok := parseInt(args[i+1])
-			if !ok || n > math.MaxInt32 {
+			if !ok {
 				c.writeError(msgNotInteger)
 				return
 			}
@@ -274,7 +275,7 @@ func cmdScan(c *client, args [][]byte) {
 				c.writeError(msgSyntax)
 				return
 			}
-			count = int(n)
+			count = int(min(n, math.MaxInt32))
 		case equalFold(args[i], "match"):
 			f.Pattern = args[i+1]
 		case equalFold(args[i], "type"):

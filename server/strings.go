@@ -268,6 +268,16 @@ func cmdGetEx(c *client, tx *engine.Tx, args [][]byte) {
 		c.writeError(msgSyntax)
 		return
 	}
+	// As in Redis, a missing key or a wrong type is answered before the
+	// expiry is validated.
+	if _, found, err := tx.Get(c.db, args[1]); err != nil || !found {
+		if err != nil {
+			c.writeEngineError(err)
+		} else {
+			c.writeNull()
+		}
+		return
+	}
 	at, ok := c.expireAt(tx, &e, "getex")
 	if !ok {
 		return
