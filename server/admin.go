@@ -24,7 +24,7 @@ func serverCommands() []*command {
 		plainCmd("command|info", -2, flagLoading|flagStale, grpSrv, "2.8.13", "Get array of specific Redis command details, or all when no argument is given.", cmdCommandInfo),
 		plainCmd("command|docs", -2, flagLoading|flagStale, grpSrv, "7.0.0", "Get array of specific Redis command documentation", cmdCommandDocs),
 		plainCmd("command|list", -2, flagLoading|flagStale, grpSrv, "7.0.0", "Get an array of Redis command names", cmdCommandList),
-		plainCmd("command|getkeys", -3, flagLoading|flagStale, grpSrv, "2.8.13", "Extract keys given a full Redis command", cmdCommandGetKeys),
+		plainCmd("command|getkeys", -4, flagLoading|flagStale, grpSrv, "2.8.13", "Extract keys given a full Redis command", cmdCommandGetKeys),
 		plainCmd("command|help", 2, flagLoading|flagStale, grpSrv, "5.0.0", "Show helpful text about the different subcommands", cmdCommandHelp),
 	} {
 		cmdCmd.subs[strings.TrimPrefix(sub.name, "command|")] = sub
@@ -75,21 +75,22 @@ func (c *client) writeCommandInfo(cmd *command) {
 	c.writeInt(int64(cmd.firstKey))
 	c.writeInt(int64(cmd.lastKey))
 	c.writeInt(int64(cmd.step))
-	cats := []string{"@" + cmd.group}
-	if cmd.flags&flagWrite != 0 {
-		cats = append(cats, "@write")
+	// ACL categories, in the order Redis lists them.
+	var cats []string
+	add := func(ok bool, cat string) {
+		if ok {
+			cats = append(cats, cat)
+		}
 	}
-	if cmd.flags&flagReadOnly != 0 {
-		cats = append(cats, "@read")
-	}
-	if cmd.flags&flagFast != 0 {
-		cats = append(cats, "@fast")
-	} else {
-		cats = append(cats, "@slow")
-	}
-	if cmd.flags&flagAdmin != 0 {
-		cats = append(cats, "@admin", "@dangerous")
-	}
+	add(cmd.group == grpK, "@keyspace")
+	add(cmd.flags&flagReadOnly != 0, "@read")
+	add(cmd.flags&flagWrite != 0, "@write")
+	add(cmd.group == grpS, "@string")
+	add(cmd.flags&flagAdmin != 0, "@admin")
+	add(cmd.flags&flagFast != 0, "@fast")
+	add(cmd.flags&flagFast == 0, "@slow")
+	add(cmd.flags&flagAdmin != 0, "@dangerous")
+	add(cmd.group == grpC, "@connection")
 	c.writeArray(len(cats))
 	for _, cat := range cats {
 		c.writeSimple(cat)
@@ -302,9 +303,18 @@ func cmdConfigSet(c *client, args [][]byte) {
 	}
 	c.s.cfg.mu.Lock()
 	next := c.s.cfg.cfg
+	seen := map[string]bool{}
 	for i := 2; i < len(args); i += 2 {
 		name := string(args[i])
 		d := lookupDirective(name)
+		if d != nil && seen[d.name] {
+			c.s.cfg.mu.Unlock()
+			c.writeError("ERR CONFIG SET failed (possibly related to argument '" + d.name + "') - duplicate parameter")
+			return
+		}
+		if d != nil {
+			seen[d.name] = true
+		}
 		if d == nil {
 			c.s.cfg.mu.Unlock()
 			c.writeError("ERR Unknown option or number of arguments for CONFIG SET - '" + sanitize(name) + "'")

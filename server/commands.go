@@ -24,13 +24,14 @@ const (
 	flagAllKeys  // touches the whole keyspace (locks every shard)
 )
 
+// flagNames are in the order COMMAND INFO lists flags.
 var flagNames = []struct {
 	f    cmdFlag
 	name string
 }{
 	{flagWrite, "write"}, {flagReadOnly, "readonly"}, {flagDenyOOM, "denyoom"},
 	{flagAdmin, "admin"}, {flagNoScript, "noscript"}, {flagLoading, "loading"},
-	{flagStale, "stale"}, {flagNoAuth, "no_auth"}, {flagFast, "fast"},
+	{flagStale, "stale"}, {flagFast, "fast"}, {flagNoAuth, "no_auth"},
 }
 
 // command is one entry of the command table.
