@@ -165,8 +165,6 @@ func hashKeyString(key string) uint32 {
 // SlotOf returns the scan slot of key.
 func SlotOf(key []byte) int { return int(hashKey(key) % NumSlots) }
 
-func (e *Engine) shardOfSlot(slot int) int { return slot & int(e.shardMask) }
-
 // Update runs fn as a write transaction over the shards of keys (all keys fn
 // touches must be among them; Tx methods return ErrKeyNotLocked otherwise).
 // fn's effects are handed to the Committer before the locks are released;

@@ -36,8 +36,6 @@ type entry struct {
 	kind     Kind
 	// str is the value of a KindString entry; owned by the entry.
 	str []byte
-	// obj is the value of a collection kind (later issues).
-	obj any
 }
 
 // Tx is a transaction: the locked shards and the effects recorded so far.

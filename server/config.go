@@ -2,6 +2,7 @@ package server
 
 import (
 	"bufio"
+	"errors"
 	"fmt"
 	"io"
 	"strconv"
@@ -127,6 +128,9 @@ var directives = []directive{
 
 var errBadArgs = fmt.Errorf("argument(s) must be one of the accepted values")
 
+//lint:ignore ST1005 redis-server's own words, which users search for
+var errBadDirective = errors.New("Bad directive or wrong number of arguments")
+
 func lookupDirective(name string) *directive {
 	name = strings.ToLower(name)
 	for i := range directives {
@@ -203,11 +207,8 @@ func ParseMemory(s string) (int64, error) {
 // Set applies one directive (as a config-file line or CONFIG SET gives it).
 func (c *Config) Set(name string, args []string) error {
 	d := lookupDirective(name)
-	if d == nil {
-		return fmt.Errorf("Bad directive or wrong number of arguments")
-	}
-	if !d.multi && len(args) != 1 {
-		return fmt.Errorf("Bad directive or wrong number of arguments")
+	if d == nil || (!d.multi && len(args) != 1) {
+		return errBadDirective
 	}
 	return d.set(c, args)
 }
