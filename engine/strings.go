@@ -273,7 +273,9 @@ func (tx *Tx) SetRange(db int, key []byte, offset int64, val []byte) (int64, err
 func setRangeBytes(s []byte, off int, val []byte) []byte {
 	if need := off + len(val); need > len(s) {
 		if need <= cap(s) {
+			old := len(s)
 			s = s[:need]
+			clear(s[old:]) // the gap is zero bytes, not what the buffer held
 		} else {
 			ns := make([]byte, need)
 			copy(ns, s)

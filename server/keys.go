@@ -192,8 +192,12 @@ func cmdRenameNX(c *client, tx *engine.Tx, args [][]byte) {
 // parseDB parses a database index argument, writing the error if it is bad.
 func (c *client) parseDB(arg []byte) (int, bool) {
 	n, ok := parseInt(arg)
-	if !ok || n < math.MinInt32 || n > math.MaxInt32 {
+	if !ok {
 		c.writeError(msgNotInteger)
+		return 0, false
+	}
+	if n < math.MinInt32 || n > math.MaxInt32 {
+		c.writeError("ERR value is out of range, value must between -2147483648 and 2147483647")
 		return 0, false
 	}
 	if n < 0 || n >= int64(c.s.eng.Databases()) {
