@@ -1,0 +1,395 @@
+package wal
+
+import (
+	"encoding/binary"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/golang/snappy"
+)
+
+// committer is the state of the committer goroutine (group commit). Only
+// that goroutine touches it, except Replay, which sets it up before the
+// goroutine starts.
+type committer struct {
+	// seg is the segment being written; nil when none is open (before
+	// the first write, after a rotation, or when creating one failed).
+	seg *segment
+	// unsynced holds the frames for seg since its last successful fsync,
+	// in order: unsynced[:written] were written (seg.size ==
+	// seg.synced+written while healthy), unsynced[written:] were not.
+	// After a failure all of it is written again by heal.
+	unsynced []byte
+	written  int
+	// unsyncedFirst is the first LSN of the first frame in unsynced.
+	unsyncedFirst uint64
+	// encodedLSN is the last LSN put into a frame; syncedLSN the last one
+	// fsynced (encodedLSN == syncedLSN iff unsynced is empty).
+	encodedLSN, syncedLSN uint64
+	// lastSync is when the latest fsync succeeded (or Replay finished).
+	lastSync time.Time
+	// lastAttempt is when the latest failure, or healing attempt, was.
+	lastAttempt time.Time
+	// lastErrLog is when a failure was last logged.
+	lastErrLog time.Time
+	// needMark is set when seg holds frames written after its last mark.
+	needMark bool
+	// comp is the snappy output buffer.
+	comp []byte
+}
+
+// run is the committer goroutine: it takes the whole pending batch,
+// writes it as one frame, fsyncs as the policy says, rotates segments, and
+// wakes WaitSynced callers; while the disk fails it retries.
+func (l *Log) run() {
+	defer close(l.done)
+	c := &l.c
+	timer := time.NewTimer(time.Hour)
+	timer.Stop()
+	wait := func(d time.Duration) {
+		if d < 0 {
+			<-l.kick
+			return
+		}
+		timer.Reset(d)
+		select {
+		case <-l.kick:
+		case <-timer.C:
+		}
+		timer.Stop()
+	}
+	for {
+		l.mu.Lock()
+		closing := l.state == stateClosing
+		failed := l.err != nil
+		policy := l.policy
+		want := l.wantSync
+		var batch []byte
+		var first, count uint64
+		if !failed && len(l.pend) > 0 {
+			batch, first, count = l.pend, l.pendFirst, l.nextLSN-l.pendFirst
+			l.pend, l.spare = l.spare, nil
+			l.pendFirst = l.nextLSN
+			l.space.Broadcast()
+		}
+		l.mu.Unlock()
+
+		if failed {
+			if closing || time.Since(c.lastAttempt) >= l.retry {
+				if !l.heal() && closing {
+					l.finish(l.Err())
+					return
+				}
+				continue
+			}
+			wait(l.retry - time.Since(c.lastAttempt))
+			continue
+		}
+		if batch != nil {
+			l.commitBatch(batch, first, count)
+			if cap(batch) <= keepBuffer {
+				l.mu.Lock()
+				l.spare = batch[:0]
+				l.mu.Unlock()
+			}
+			if l.failing() {
+				continue
+			}
+		}
+		if c.encodedLSN > c.syncedLSN {
+			if policy == SyncAlways || want > c.syncedLSN || closing || len(c.unsynced) > maxUnsynced ||
+				(policy == SyncEverySec && time.Since(c.lastSync) >= time.Second) {
+				l.sync()
+			}
+		}
+		if batch != nil {
+			continue
+		}
+		if closing {
+			if l.closeIfDrained() {
+				return
+			}
+			continue
+		}
+		d := time.Duration(-1)
+		if c.encodedLSN > c.syncedLSN && policy == SyncEverySec {
+			d = max(0, time.Until(c.lastSync.Add(time.Second)))
+		}
+		wait(d)
+	}
+}
+
+// failing reports whether the log is failing.
+func (l *Log) failing() bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.err != nil
+}
+
+// commitBatch frames the records of LSNs [first, first+count) and writes
+// them, rotating the segment first if it is full.
+func (l *Log) commitBatch(batch []byte, first, count uint64) {
+	c := &l.c
+	l.records.Add(int64(count))
+	if c.seg != nil && c.seg.size >= l.segSize {
+		// Rotate. The full segment must be wholly fsynced before the next
+		// one exists: a reader takes a valid later segment as proof of
+		// that, and LSNs stay dense across segments after a crash.
+		if c.encodedLSN == c.syncedLSN || l.sync() {
+			c.seg.close()
+			c.seg = nil
+		}
+		// If the fsync failed, the batch joins the unsynced frames of the
+		// full segment; heal writes them all there.
+	}
+	if c.encodedLSN == c.syncedLSN {
+		c.unsyncedFirst = first
+	}
+	durable := uint64(segmentHeaderSize)
+	if c.seg != nil {
+		durable = uint64(c.seg.synced)
+	}
+	frames := 0
+	for len(batch) > 0 {
+		payload, n := batch, count
+		if len(batch) > l.frameTarget {
+			payload, n = splitRecords(batch, l.frameTarget)
+		}
+		h := frameHeader{typ: frameRaw, count: uint32(n), first: first, durable: durable}
+		data := payload
+		if l.compressAbove >= 0 && len(payload) > l.compressAbove {
+			c.comp = snappy.Encode(c.comp[:cap(c.comp)], payload)
+			if len(c.comp) < len(payload) {
+				h.typ, data = frameSnappy, c.comp
+			}
+		}
+		c.unsynced = appendFrame(c.unsynced, h, data)
+		batch, first, count = batch[len(payload):], first+n, count-n
+		frames++
+	}
+	if cap(c.comp) > keepBuffer {
+		c.comp = nil
+	}
+	c.encodedLSN = first - 1
+	c.needMark = true
+	if l.failing() {
+		return // heal writes them
+	}
+	if c.seg == nil {
+		seg, err := createSegment(l.fs, l.dir, c.unsyncedFirst)
+		if err != nil {
+			l.fail(err)
+			return
+		}
+		l.addSegment(seg)
+	}
+	if l.writeUnsynced() {
+		l.frames.Add(int64(frames))
+	}
+}
+
+// splitRecords returns the longest prefix of batch made of whole records
+// that fits limit bytes (at least one record), and how many records it
+// holds.
+func splitRecords(batch []byte, limit int) ([]byte, uint64) {
+	p, n := 0, uint64(0)
+	for p < len(batch) {
+		size, k := binary.Uvarint(batch[p:])
+		next := p + k + int(size)
+		if n > 0 && next > limit {
+			break
+		}
+		p, n = next, n+1
+	}
+	return batch[:p], n
+}
+
+// addSegment makes seg the current segment and lists it.
+func (l *Log) addSegment(seg *segment) {
+	l.c.seg = seg
+	l.c.needMark = false
+	l.bytesWritten.Add(segmentHeaderSize)
+	l.fsyncs.Add(1)
+	l.mu.Lock()
+	l.segs = append(l.segs, segStat{path: seg.path, first: seg.first, size: seg.size})
+	l.mu.Unlock()
+}
+
+// writeUnsynced writes the frames not yet written. It reports success; on
+// failure the log is failing.
+func (l *Log) writeUnsynced() bool {
+	c := &l.c
+	n, err := c.seg.f.Write(c.unsynced[c.written:])
+	c.seg.size += int64(n)
+	c.written += n
+	l.bytesWritten.Add(int64(n))
+	l.setSegSize(c.seg.size)
+	if err == nil && c.written != len(c.unsynced) {
+		err = io.ErrShortWrite
+	}
+	if err != nil {
+		l.fail(fmt.Errorf("wal: write %s: %w", c.seg.path, err))
+		return false
+	}
+	return true
+}
+
+// setSegSize records the current segment's size for Stats.
+func (l *Log) setSegSize(size int64) {
+	l.mu.Lock()
+	if n := len(l.segs); n > 0 {
+		l.segs[n-1].size = size
+	}
+	l.mu.Unlock()
+}
+
+// sync fsyncs the current segment; on success everything encoded is
+// durable and WaitSynced callers are woken. It reports success; on failure
+// the log is failing.
+func (l *Log) sync() bool {
+	c := &l.c
+	start := time.Now()
+	err := c.seg.f.Sync()
+	took := time.Since(start)
+	l.fsyncs.Add(1)
+	l.lastFsyncNs.Store(int64(took))
+	if err != nil {
+		l.fail(fmt.Errorf("wal: fsync %s: %w", c.seg.path, err))
+		return false
+	}
+	c.seg.synced = c.seg.size
+	c.unsynced, c.written = c.unsynced[:0], 0
+	if cap(c.unsynced) > keepBuffer {
+		c.unsynced = nil
+	}
+	c.syncedLSN = c.encodedLSN
+	c.lastSync = time.Now()
+	l.mu.Lock()
+	l.syncedLSN = c.syncedLSN
+	l.maxFsync = max(l.maxFsync, took)
+	close(l.changed)
+	l.changed = make(chan struct{})
+	l.mu.Unlock()
+	return true
+}
+
+// fail puts the log in the failing state: Err returns err, WaitSynced
+// callers are woken (and return it), Append stops waiting for space. The
+// segment's handle is dropped: after a failed write or fsync neither it nor
+// the kernel's pages past the synced size are trusted (an fsync that failed
+// may have dropped them; retrying it could report success for data that
+// never reached the disk). heal starts again from the synced size.
+func (l *Log) fail(err error) {
+	c := &l.c
+	now := time.Now()
+	c.lastAttempt = now
+	l.failures.Add(1)
+	if c.seg != nil {
+		c.seg.close()
+	}
+	l.mu.Lock()
+	first := l.err == nil
+	l.err, l.lastErr, l.lastErrTime = err, err, now
+	close(l.changed)
+	l.changed = make(chan struct{})
+	l.space.Broadcast()
+	l.mu.Unlock()
+	if first || now.Sub(c.lastErrLog) >= errorLogInterval {
+		c.lastErrLog = now
+		l.logger.Error("wal: write-ahead log failing; unsynced records are kept in memory and retried",
+			"err", err, "unsynced_bytes", len(c.unsynced), "synced_lsn", c.syncedLSN, "last_lsn", c.encodedLSN)
+	}
+}
+
+// heal tries to leave the failing state: it cuts the segment back to its
+// synced size (or creates it, if that failed), writes every unsynced frame
+// again and fsyncs. It reports success.
+func (l *Log) heal() bool {
+	c := &l.c
+	c.lastAttempt = time.Now()
+	if c.seg == nil {
+		seg, err := createSegment(l.fs, l.dir, c.syncedLSN+1)
+		if err != nil {
+			l.fail(err)
+			return false
+		}
+		l.addSegment(seg)
+		c.needMark = c.encodedLSN > c.syncedLSN
+	} else if err := c.seg.reopen(l.fs); err != nil {
+		l.fail(err)
+		return false
+	}
+	l.setSegSize(c.seg.size)
+	c.written = 0
+	if len(c.unsynced) > 0 && !l.writeUnsynced() {
+		return false
+	}
+	if !l.sync() {
+		return false
+	}
+	l.mu.Lock()
+	l.err = nil
+	close(l.changed)
+	l.changed = make(chan struct{})
+	l.mu.Unlock()
+	l.logger.Info("wal: write-ahead log healed: writes and fsyncs succeed again", "synced_lsn", c.syncedLSN)
+	return true
+}
+
+// closeIfDrained finishes Close once nothing is pending: it marks the end
+// of the log (see frameMark) and closes the segment. It reports whether
+// the committer is done.
+func (l *Log) closeIfDrained() bool {
+	c := &l.c
+	l.mu.Lock()
+	if len(l.pend) > 0 || l.err != nil {
+		l.mu.Unlock()
+		return false
+	}
+	// From here on Append drops records: nothing will write them.
+	l.state = stateClosed
+	l.mu.Unlock()
+	var err error
+	if c.seg != nil && c.needMark && c.encodedLSN == c.syncedLSN {
+		// The mark's durable offset vouches for every frame before it, so
+		// that damage to them is corruption rather than a torn tail.
+		mark := appendFrame(nil, frameHeader{typ: frameMark, first: c.encodedLSN + 1, durable: uint64(c.seg.synced)}, nil)
+		var n int
+		if n, err = c.seg.f.Write(mark); err == nil {
+			c.seg.size += int64(n)
+			err = c.seg.f.Sync()
+			l.fsyncs.Add(1)
+		}
+		l.bytesWritten.Add(int64(n))
+		if err != nil {
+			err = fmt.Errorf("wal: writing the end mark to %s: %w", c.seg.path, err)
+		}
+		l.setSegSize(c.seg.size)
+	}
+	l.finish(err)
+	return true
+}
+
+// finish closes the segment and records Close's result.
+func (l *Log) finish(err error) {
+	c := &l.c
+	if c.seg != nil {
+		if cerr := c.seg.close(); err == nil && cerr != nil {
+			err = fmt.Errorf("wal: close %s: %w", c.seg.path, cerr)
+		}
+	}
+	l.mu.Lock()
+	l.state = stateClosed
+	if l.err != nil && err == nil {
+		err = l.err
+	}
+	if l.err != nil {
+		l.logger.Error("wal: closed while failing: unsynced records are lost",
+			"err", l.err, "synced_lsn", c.syncedLSN, "last_lsn", l.nextLSN-1)
+	}
+	l.closeErr = err
+	close(l.changed)
+	l.changed = make(chan struct{})
+	l.mu.Unlock()
+}
