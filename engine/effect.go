@@ -81,35 +81,31 @@ func (ef *Effect) keys(dst [][]byte) [][]byte {
 // Apply replays effects, in order, as one transaction: recovery's way in.
 // Effects are applied as recorded: expired keys are not treated specially
 // (a later OpDel removes them), so the result does not depend on the clock.
+// What Apply changes is not logged again.
 func (e *Engine) Apply(effects []Effect) error {
-	for _, ef := range effects {
-		if ef.Op == OpFlushDB || ef.Op == OpFlushAll {
-			return e.applyAll(effects)
-		}
-	}
+	all := false
 	var keys [][]byte
 	for i := range effects {
+		if op := effects[i].Op; op == OpFlushDB || op == OpFlushAll {
+			all = true
+		}
 		keys = effects[i].keys(keys)
 	}
-	return e.Update(keys, func(tx *Tx) error {
-		for i := range effects {
-			if err := tx.apply(&effects[i]); err != nil {
-				return err
-			}
+	var tx *Tx
+	if all {
+		tx = e.beginAll(true)
+	} else {
+		tx = e.begin(keys, true)
+	}
+	tx.replaying = true
+	var err error
+	for i := range effects {
+		if err = tx.apply(&effects[i]); err != nil {
+			break
 		}
-		return nil
-	})
-}
-
-func (e *Engine) applyAll(effects []Effect) error {
-	return e.UpdateAll(func(tx *Tx) error {
-		for i := range effects {
-			if err := tx.apply(&effects[i]); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
+	}
+	e.end(tx)
+	return err
 }
 
 // raw returns key's entry whether expired or not.

@@ -4,7 +4,12 @@ import (
 	"log/slog"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
+
+	"github.com/pkg/errors"
+
+	"github.com/cairn-db/cairn/wal"
 )
 
 // Slot and shard geometry. A key's slot is fnv1a(key) mod NumSlots; its shard
@@ -39,6 +44,10 @@ type Options struct {
 	ActiveExpireHz int
 	// Logger receives the engine's log lines. Default slog.Default().
 	Logger *slog.Logger
+	// WAL, if not nil, configures the write-ahead log the engine opens (and
+	// closes): every write's effects go to it as one record while the
+	// write holds its locks, and Load replays it. Nil: memory only.
+	WAL *wal.Options
 }
 
 // Committer is where a write's effects go before the write is acknowledged:
@@ -46,7 +55,9 @@ type Options struct {
 // transaction's shards held, so conflicting writes commit in lock order.
 // The effects are valid only during the call (see Effect).
 type Committer interface {
-	Commit(effects []Effect) error
+	// Commit receives a write's effects and its log sequence number (0
+	// without a log).
+	Commit(lsn uint64, effects []Effect) error
 }
 
 // Engine is a set of databases split into lock shards.
@@ -63,6 +74,18 @@ type Engine struct {
 	stopExpire chan struct{}
 	expireDone chan struct{}
 	closeOnce  sync.Once
+
+	// recording: writes record effects (a Committer or a log reads them).
+	recording bool
+	// wlog is the write-ahead log; nil when memory only.
+	wlog *wal.Log
+	// policy is the log's fsync policy (a wal.SyncPolicy).
+	policy atomic.Int32
+	// loading is true until Load has replayed the log.
+	loading atomic.Bool
+	// loadProgress is what INFO persistence shows while loading.
+	loadProgress LoadProgress
+	loadMu       sync.Mutex
 }
 
 // shard is one lock and the part of every database whose keys hash to it.
@@ -84,9 +107,10 @@ type shardDB struct {
 	volatile map[string]struct{}
 }
 
-// Open returns an engine with opts applied over the defaults and starts its
-// active expiry.
-func Open(opts Options) *Engine {
+// Open returns an engine with opts applied over the defaults. Without a
+// WAL it is ready at once and its active expiry runs; with one, it is
+// loading until Load has replayed the log.
+func Open(opts Options) (*Engine, error) {
 	if opts.Databases <= 0 {
 		opts.Databases = 16
 	}
@@ -118,22 +142,48 @@ func Open(opts Options) *Engine {
 		}
 	}
 	e.txPool.New = func() any { return &Tx{e: e} }
-	if opts.ActiveExpireHz > 0 {
-		e.stopExpire = make(chan struct{})
-		e.expireDone = make(chan struct{})
-		go e.activeExpireLoop(time.Second / time.Duration(opts.ActiveExpireHz))
+	e.recording = opts.Committer != nil || opts.WAL != nil
+	if opts.WAL != nil {
+		wo := *opts.WAL
+		if wo.Logger == nil {
+			wo.Logger = opts.Logger
+		}
+		log, err := wal.Open(wo)
+		if err != nil {
+			return nil, errors.Wrap(err, "open write-ahead log")
+		}
+		e.wlog = log
+		e.policy.Store(int32(wo.Sync))
+		e.loading.Store(true)
+		return e, nil
 	}
-	return e
+	e.startBackground()
+	return e, nil
 }
 
-// Close stops background work. The data stays readable.
-func (e *Engine) Close() {
+// startBackground starts active expiry, once the data is loaded.
+func (e *Engine) startBackground() {
+	if e.opts.ActiveExpireHz > 0 {
+		e.stopExpire = make(chan struct{})
+		e.expireDone = make(chan struct{})
+		go e.activeExpireLoop(time.Second / time.Duration(e.opts.ActiveExpireHz))
+	}
+}
+
+// Close stops background work and closes the log, which writes and fsyncs
+// what is pending. The data stays readable.
+func (e *Engine) Close() error {
+	var err error
 	e.closeOnce.Do(func() {
 		if e.stopExpire != nil {
 			close(e.stopExpire)
 			<-e.expireDone
 		}
+		if e.wlog != nil {
+			err = e.wlog.Close()
+		}
 	})
+	return err
 }
 
 // Databases returns the number of databases.
@@ -258,10 +308,19 @@ func (e *Engine) beginAll(write bool) *Tx {
 }
 
 func (e *Engine) commit(tx *Tx) error {
-	if len(tx.effects) == 0 || e.opts.Committer == nil {
+	if len(tx.effects) == 0 || tx.replaying {
 		return nil
 	}
-	return e.opts.Committer.Commit(tx.effects)
+	var lsn uint64
+	if e.wlog != nil {
+		// Under the locks: the LSN order is the order of conflicting writes.
+		tx.enc = AppendEffects(tx.enc[:0], tx.effects)
+		lsn = e.wlog.Append(tx.enc)
+	}
+	if e.opts.Committer != nil {
+		return e.opts.Committer.Commit(lsn, tx.effects)
+	}
+	return nil
 }
 
 func (e *Engine) end(tx *Tx) {

@@ -30,7 +30,7 @@ type recorder struct {
 	batches [][]Effect
 }
 
-func (r *recorder) Commit(effects []Effect) error {
+func (r *recorder) Commit(lsn uint64, effects []Effect) error {
 	r.mu.Lock()
 	batch := make([]Effect, len(effects))
 	for i, ef := range effects {
@@ -169,11 +169,11 @@ func TestEffectsReplay(t *testing.T) {
 		rec := &recorder{}
 		opts := clock.opts()
 		opts.Committer = rec
-		a := Open(opts)
+		a := openT(t, opts)
 		for i := 0; i < 400; i++ {
 			randomOp(t, a, rng, clock)
 		}
-		b := Open(Options{ActiveExpireHz: -1, Now: func() time.Time { return time.Unix(0, 0) }})
+		b := openT(t, Options{ActiveExpireHz: -1, Now: func() time.Time { return time.Unix(0, 0) }})
 		for _, batch := range rec.snapshot() {
 			if err := b.Apply(batch); err != nil {
 				t.Fatalf("seed %d: apply %v: %v", seed, batch, err)
@@ -198,7 +198,7 @@ func TestLazyExpiry(t *testing.T) {
 	rec := &recorder{}
 	opts := clock.opts()
 	opts.Committer = rec
-	e := Open(opts)
+	e := openT(t, opts)
 	defer e.Close()
 	k := []byte("k")
 	now := clock.now().UnixMilli()
@@ -225,7 +225,7 @@ func TestLazyExpiry(t *testing.T) {
 // TestActiveExpiry: keys nobody touches are reclaimed by the sampling cycle.
 func TestActiveExpiry(t *testing.T) {
 	clock := newTestClock()
-	e := Open(clock.opts())
+	e := openT(t, clock.opts())
 	defer e.Close()
 	now := clock.now().UnixMilli()
 	const n = 100_000
@@ -256,7 +256,7 @@ func TestActiveExpiry(t *testing.T) {
 // TestActiveExpiryRealClock: a large number of keys with short TTLs are
 // reclaimed by the background loop with the real clock, untouched.
 func TestActiveExpiryRealClock(t *testing.T) {
-	e := Open(Options{})
+	e := openT(t, Options{})
 	defer e.Close()
 	const n = 200_000
 	exp := time.Now().Add(50 * time.Millisecond).UnixMilli()
@@ -276,7 +276,7 @@ func TestActiveExpiryRealClock(t *testing.T) {
 // TestScanNeverMisses: a key present for the whole scan is returned, even
 // while other keys are added and removed between calls.
 func TestScanNeverMisses(t *testing.T) {
-	e := Open(Options{ActiveExpireHz: -1})
+	e := openT(t, Options{ActiveExpireHz: -1})
 	defer e.Close()
 	set := func(k string) {
 		_ = e.Update([][]byte{[]byte(k)}, func(tx *Tx) error { _, err := tx.Set(0, []byte(k), []byte("v"), SetArgs{}); return err })
@@ -320,7 +320,7 @@ func TestScanNeverMisses(t *testing.T) {
 // TestConcurrentIncr: increments from many goroutines on shared keys are
 // all counted (shard locks serialise them).
 func TestConcurrentIncr(t *testing.T) {
-	e := Open(Options{ActiveExpireHz: -1})
+	e := openT(t, Options{ActiveExpireHz: -1})
 	defer e.Close()
 	keys := [][]byte{[]byte("x"), []byte("y"), []byte("z")}
 	var wg sync.WaitGroup
@@ -350,7 +350,7 @@ func TestConcurrentIncr(t *testing.T) {
 }
 
 func TestTxRefusesUnlockedKey(t *testing.T) {
-	e := Open(Options{ActiveExpireHz: -1})
+	e := openT(t, Options{ActiveExpireHz: -1})
 	defer e.Close()
 	var other []byte
 	for i := 0; ; i++ {
@@ -405,7 +405,7 @@ func TestIncrByFloatFormatting(t *testing.T) {
 		{"", "1.23456789012345678", "1.23456789012345678"},
 	}
 	for _, c := range cases {
-		e := Open(Options{ActiveExpireHz: -1})
+		e := openT(t, Options{ActiveExpireHz: -1})
 		k := []byte("k")
 		var got []byte
 		err := e.Update([][]byte{k}, func(tx *Tx) error {
@@ -423,7 +423,7 @@ func TestIncrByFloatFormatting(t *testing.T) {
 		}
 		e.Close()
 	}
-	e := Open(Options{ActiveExpireHz: -1})
+	e := openT(t, Options{ActiveExpireHz: -1})
 	defer e.Close()
 	for _, bad := range []string{"nan", " 1", "1 ", "abc", "", "1e5000", "1e-5000", "--1", "infx"} {
 		err := e.Update([][]byte{[]byte("k")}, func(tx *Tx) error {
@@ -450,7 +450,7 @@ func TestIncrByFloatFormatting(t *testing.T) {
 // at the end.
 func TestEffectsWithinOneTx(t *testing.T) {
 	rec := &recorder{}
-	a := Open(Options{ActiveExpireHz: -1, Committer: rec})
+	a := openT(t, Options{ActiveExpireHz: -1, Committer: rec})
 	defer a.Close()
 	k := []byte("k")
 	err := a.Update([][]byte{k}, func(tx *Tx) error {
@@ -476,4 +476,14 @@ func TestEffectsWithinOneTx(t *testing.T) {
 			t.Errorf("effect %d value %q, want %q", i, ef.Value, want[i])
 		}
 	}
+}
+
+// openT opens an engine or fails the test.
+func openT(t testing.TB, opts Options) *Engine {
+	t.Helper()
+	e, err := Open(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return e
 }

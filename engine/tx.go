@@ -51,6 +51,10 @@ type Tx struct {
 	lockedBuf [8]uint16
 	effects   []Effect
 	expired   []expiredKey // keys a read-only tx found expired
+	// replaying: the tx applies the log's effects; nothing is logged again.
+	replaying bool
+	// enc is the reusable buffer effects are encoded into for the log.
+	enc []byte
 }
 
 func (tx *Tx) reset() {
@@ -63,6 +67,10 @@ func (tx *Tx) reset() {
 		tx.effects = tx.effects[:0]
 	}
 	tx.expired = nil
+	tx.replaying = false
+	if cap(tx.enc) > 64<<10 {
+		tx.enc = nil
+	}
 }
 
 // Now returns the transaction's clock in Unix milliseconds.
@@ -189,14 +197,14 @@ func (tx *Tx) remove(db int, key []byte) bool {
 	return true
 }
 
-// record appends an effect when a Committer will read it.
+// record appends an effect when a Committer or the log will read it.
 func (tx *Tx) record(ef Effect) {
-	if tx.e.opts.Committer != nil {
+	if tx.e.recording {
 		tx.effects = append(tx.effects, ef)
 	}
 }
 
-func (tx *Tx) recording() bool { return tx.e.opts.Committer != nil }
+func (tx *Tx) recording() bool { return tx.e.recording }
 
 // writable checks that the tx may write db/key.
 func (tx *Tx) writable(db int, key []byte) error {

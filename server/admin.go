@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/cairn-db/cairn/internal/glob"
+	"github.com/cairn-db/cairn/wal"
 )
 
 const grpSrv = "server"
@@ -346,6 +347,9 @@ func (s *Server) applyConfig(cfg Config) {
 	if s.levelVar != nil {
 		s.levelVar.Set(LogLevel(cfg.LogLevel))
 	}
+	if p, err := wal.ParseSyncPolicy(cfg.AppendFsync); err == nil {
+		s.eng.SetSyncPolicy(p)
+	}
 }
 
 func cmdConfigResetStat(c *client, args [][]byte) {
@@ -493,26 +497,7 @@ func (s *Server) writeInfoSection(b *strings.Builder, sec string) {
 		infoLine(b, "mem_fragmentation_ratio", strconv.FormatFloat(ratio, 'f', 2, 64))
 		infoLine(b, "mem_allocator", "go")
 	case "persistence":
-		b.WriteString("# Persistence\r\n")
-		infoLine(b, "loading", 0)
-		infoLine(b, "async_loading", 0)
-		infoLine(b, "current_cow_peak", 0)
-		infoLine(b, "current_cow_size", 0)
-		infoLine(b, "rdb_changes_since_last_save", 0)
-		infoLine(b, "rdb_bgsave_in_progress", 0)
-		infoLine(b, "rdb_last_save_time", s.started.Unix())
-		infoLine(b, "rdb_last_bgsave_status", "ok")
-		infoLine(b, "rdb_last_bgsave_time_sec", -1)
-		infoLine(b, "rdb_current_bgsave_time_sec", -1)
-		// No write-ahead log exists yet: report it as off whatever
-		// appendonly says.
-		infoLine(b, "aof_enabled", 0)
-		infoLine(b, "aof_rewrite_in_progress", 0)
-		infoLine(b, "aof_rewrite_scheduled", 0)
-		infoLine(b, "aof_last_rewrite_time_sec", -1)
-		infoLine(b, "aof_current_rewrite_time_sec", -1)
-		infoLine(b, "aof_last_bgrewrite_status", "ok")
-		infoLine(b, "aof_last_write_status", "ok")
+		s.writePersistenceInfo(b)
 	case "stats":
 		st := &s.stats
 		b.WriteString("# Stats\r\n")

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
@@ -12,6 +13,8 @@ import (
 	"time"
 
 	"github.com/tidwall/redcon"
+
+	"github.com/cairn-db/cairn/wal"
 )
 
 // maxPendingOutput is how much reply data a pipeline may buffer before it
@@ -30,6 +33,10 @@ type client struct {
 
 	db     int
 	authed bool
+	// lastWriteLSN is the log position of this client's latest write;
+	// mustSync says replies now buffered include a write not yet waited on.
+	lastWriteLSN uint64
+	mustSync     bool
 	// closeAfterReply: QUIT or a protocol error; close once out is written.
 	closeAfterReply bool
 
@@ -133,9 +140,34 @@ func (c *client) beforeRead() error {
 	return nil
 }
 
+// noteWrite records that the command just run wrote, for the wait before
+// its reply is sent and for WAITAOF.
+func (c *client) noteWrite() {
+	if c.s.eng.Durable() {
+		c.lastWriteLSN = c.s.eng.LastLSN()
+		c.mustSync = true
+	}
+}
+
+// flush writes the buffered replies. Under appendfsync always it first
+// waits for the fsync that covers the writes among them: once per
+// pipeline, however many writes it holds, and group commit shares that
+// fsync among clients. If the log cannot make them durable, the replies
+// are not sent at all and the connection is closed: a write is never
+// acknowledged unless it is durable.
 func (c *client) flush() error {
 	if len(c.out) == 0 {
 		return nil
+	}
+	if c.mustSync {
+		c.mustSync = false
+		if c.s.eng.SyncPolicy() == wal.SyncAlways {
+			if err := c.s.eng.WaitSynced(context.Background(), c.lastWriteLSN); err != nil {
+				c.s.log.Warn("write not durable: closing the client without replying", "client", c.addr, "err", err)
+				c.out = c.out[:0]
+				return err
+			}
+		}
 	}
 	n, err := c.nc.Write(c.out)
 	c.s.stats.netOutput.Add(int64(n))

@@ -63,7 +63,7 @@ func init() { commandTable = buildCommandTable() }
 
 func buildCommandTable() map[string]*command {
 	m := make(map[string]*command)
-	for _, list := range [][]*command{stringCommands(), keyCommands(), connectionCommands(), serverCommands()} {
+	for _, list := range [][]*command{stringCommands(), keyCommands(), connectionCommands(), serverCommands(), persistenceCommands()} {
 		for _, c := range list {
 			m[c.name] = c
 		}
@@ -128,13 +128,29 @@ func (c *client) dispatch(args [][]byte) {
 		c.writeError(msgNoAuth)
 		return
 	}
+	if cmd.flags&flagLoading == 0 && c.s.eng.Loading() {
+		c.writeError(msgLoading)
+		return
+	}
+	if cmd.flags&flagWrite != 0 {
+		if err := c.s.eng.LogErr(); err != nil {
+			c.writeError(msgMisconf + errnoText(err))
+			return
+		}
+	}
 	c.s.stats.commandsProcessed.Add(1)
 	c.lastCmd.Store(&cmd.name)
 	switch {
 	case cmd.run != nil:
 		cmd.run(c, args)
+		if cmd.flags&flagWrite != 0 {
+			c.noteWrite()
+		}
 	case cmd.tx != nil:
 		c.runTx(cmd, args)
+		if cmd.flags&flagWrite != 0 {
+			c.noteWrite()
+		}
 	default:
 		c.writeError(errWrongArity(cmd.name))
 	}

@@ -99,7 +99,9 @@ var directives = []directive{
 			c.Save = strings.Join(f, " ")
 			return nil
 		}},
-	{name: "appendonly", help: "yes: log every write; no: a pure cache", mutable: true,
+	// appendonly is fixed at start: turning the log on at run time needs a
+	// snapshot of the whole data set first (the snapshot issue).
+	{name: "appendonly", help: "yes: log every write; no: a pure cache",
 		get: func(c *Config) string { return yesNo(c.AppendOnly) },
 		set: func(c *Config, a []string) error { return setBool(&c.AppendOnly, a[0]) }},
 	{name: "appendfsync", help: "always, everysec or no", mutable: true,

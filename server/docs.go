@@ -93,6 +93,7 @@ var commandSyntax = map[string]string{
 	"config|help":      "",
 	"info":             "[section...]",
 	"time":             "",
+	"waitaof":          "numlocal numreplicas timeout",
 	"shutdown":         "[NOSAVE | SAVE] [NOW] [FORCE] [ABORT]",
 }
 

@@ -2,6 +2,8 @@ package server
 
 import (
 	"errors"
+	"strings"
+	"syscall"
 
 	"github.com/cairn-db/cairn/engine"
 )
@@ -28,6 +30,10 @@ const (
 	msgHelloNoAuth     = "NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO <proto> AUTH <user> <pass> option can be used to authenticate the client and select the RESP protocol version at the same time"
 	msgNoSuchClient    = "ERR No such client"
 	msgTimeoutNegative = "ERR timeout is negative"
+	msgLoading         = "LOADING Redis is loading the dataset in memory"
+	// msgMisconf is followed by the error's text, as Redis follows it by
+	// strerror.
+	msgMisconf = "MISCONF Errors writing to the AOF file: "
 )
 
 // engineErrorText maps an engine sentinel to Redis's error text.
@@ -61,4 +67,17 @@ func errWrongArity(name string) string {
 
 func errInvalidExpire(cmd string) string {
 	return "ERR invalid expire time in '" + cmd + "' command"
+}
+
+// errnoText is an I/O error's text as strerror gives it: "No space left on
+// device", without the operation and path that Go's errors carry.
+func errnoText(err error) string {
+	var errno syscall.Errno
+	if errors.As(err, &errno) {
+		s := errno.Error()
+		if s != "" {
+			return strings.ToUpper(s[:1]) + s[1:]
+		}
+	}
+	return err.Error()
 }

@@ -93,7 +93,8 @@ func New(opts Options) *Server {
 	}
 	s.cfg.cfg = *cfg
 	if s.eng == nil {
-		s.eng = engine.Open(engine.Options{Databases: cfg.Databases, ActiveExpireHz: cfg.Hz, Logger: log})
+		// Memory only: opening cannot fail without a log.
+		s.eng, _ = engine.Open(engine.Options{Databases: cfg.Databases, ActiveExpireHz: cfg.Hz, Logger: log})
 		s.ownsEng = true
 	}
 	return s
@@ -211,7 +212,7 @@ func (s *Server) Close() error {
 	s.mu.Unlock()
 	s.wg.Wait()
 	if s.ownsEng {
-		s.eng.Close()
+		return s.eng.Close()
 	}
 	return nil
 }

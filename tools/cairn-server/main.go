@@ -20,10 +20,14 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"strings"
 	"syscall"
+	"time"
 
+	"github.com/cairn-db/cairn/engine"
 	"github.com/cairn-db/cairn/server"
+	"github.com/cairn-db/cairn/wal"
 )
 
 func main() {
@@ -54,10 +58,26 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 
+	engOpts := engine.Options{Databases: cfg.Databases, ActiveExpireHz: cfg.Hz, Logger: logger}
+	if cfg.AppendOnly {
+		policy, err := wal.ParseSyncPolicy(cfg.AppendFsync)
+		if err != nil {
+			logger.Error("bad appendfsync", "err", err)
+			return 1
+		}
+		engOpts.WAL = &wal.Options{Dir: filepath.Join(cfg.Dir, "wal"), Sync: policy, Logger: logger}
+	}
+	eng, err := engine.Open(engOpts)
+	if err != nil {
+		logger.Error("cannot open the data directory", "dir", cfg.Dir, "err", err)
+		return 1
+	}
+
 	// shutdown carries the reason the server stops: a signal's name, or
 	// "SHUTDOWN command". Buffered so neither sender ever blocks.
 	shutdown := make(chan string, 1)
 	srv := server.New(server.Options{
+		Engine:   eng,
 		Config:   cfg,
 		Logger:   logger,
 		LevelVar: level, // CONFIG SET loglevel changes it
@@ -84,15 +104,42 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	logger.Info("ready to accept connections", "addr", listenAddrs(srv))
 
+	// The log is replayed while the server already answers (-LOADING to
+	// all but INFO, PING and the like), as Redis does.
+	loadErr := make(chan error, 1)
+	go func() {
+		info, err := eng.Load()
+		if err != nil {
+			loadErr <- err
+			return
+		}
+		p := eng.Progress()
+		logger.Info("data loaded", "records", p.Records, "segments", info.Segments,
+			"last_lsn", info.LastLSN, "elapsed", p.Duration.Round(time.Millisecond))
+	}()
+
 	var reason string
 	select {
 	case sig := <-sigs:
 		reason = "signal " + sig.String()
 	case reason = <-shutdown:
+	case err := <-loadErr:
+		logger.Error("cannot load the write-ahead log; not starting", "err", err)
+		srv.Close()
+		return 1
 	}
 	logger.Info("shutting down", "reason", reason)
 	if err := srv.Close(); err != nil {
 		logger.Error("error while closing the server", "err", err)
+		return 1
+	}
+	if eng.Loading() {
+		// Nothing was written yet; the replay goroutine still owns the log.
+		logger.Info("server stopped while loading, bye")
+		return 0
+	}
+	if err := eng.Close(); err != nil {
+		logger.Error("error while closing the write-ahead log", "err", err)
 		return 1
 	}
 	logger.Info("server stopped, bye")

@@ -34,8 +34,9 @@ import (
 )
 
 const (
-	// readyLine is the log message the server prints once it listens.
-	readyLine = "ready to accept connections"
+	// readyLine is the log message the server prints once it has loaded
+	// its data (it listens, answering -LOADING, a little earlier).
+	readyLine = "data loaded"
 	// startDeadline bounds the wait for readyLine.
 	startDeadline = 30 * time.Second
 	// exitDeadline bounds the wait for the process to exit after it was asked to.
@@ -616,7 +617,7 @@ func TestConfigFileUnknownDirective(t *testing.T) {
 	if !strings.Contains(stderr, conf+":3") || !strings.Contains(stderr, "no-such-directive") {
 		t.Errorf("stderr does not name %s:3 and the directive:\n%s", conf, stderr)
 	}
-	if strings.Contains(stderr, readyLine) {
+	if strings.Contains(stderr, "ready to accept connections") {
 		t.Errorf("server started despite the bad config file:\n%s", stderr)
 	}
 }
