@@ -205,10 +205,11 @@ func splitRecords(batch []byte, limit int) ([]byte, uint64) {
 	return batch[:p], n
 }
 
-// addSegment makes seg the current segment and lists it.
+// addSegment makes seg the current segment and lists it. It leaves
+// needMark alone: a segment is created only to hold frames about to be
+// written, which need a mark at Close.
 func (l *Log) addSegment(seg *segment) {
 	l.c.seg = seg
-	l.c.needMark = false
 	l.bytesWritten.Add(segmentHeaderSize)
 	l.fsyncs.Add(1)
 	l.mu.Lock()
