@@ -103,6 +103,9 @@ func (c *client) serve() {
 				c.writeError("ERR " + pe.Error())
 				c.flush()
 			}
+			if err == errQueryLimit {
+				c.s.log.Warn("closing client that reached the query buffer limit", "client", c.addr)
+			}
 			return
 		}
 		c.s.stats.netInput.Add(int64(argsSize(args)))

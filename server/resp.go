@@ -19,6 +19,10 @@ const (
 	maxUnauthMultibulk = 10
 	maxUnauthBulk      = 16384
 	readBufSize        = 16 << 10
+	// maxQuery bounds one command's size, as Redis's client-query-buffer-limit
+	// (1gb) does; it also keeps one write's log record within the log's
+	// record limit.
+	maxQuery = 1<<30 - 64<<20
 	maxIdleReadBuf     = 1 << 20
 )
 
@@ -27,6 +31,10 @@ const (
 type protocolError struct{ msg string }
 
 func (e *protocolError) Error() string { return "Protocol error: " + e.msg }
+
+// errQueryLimit: a command larger than maxQuery; the client is closed
+// without a reply, as Redis closes it.
+var errQueryLimit = errors.New("command exceeds the query buffer limit")
 
 // errEmptyCommand is an empty inline line or a "*0" header: skipped.
 var errEmptyCommand = errors.New("empty command")
@@ -41,6 +49,8 @@ type respReader struct {
 	r, w int
 	// maxBulk bounds one argument (proto-max-bulk-len).
 	maxBulk int64
+	// maxQuery bounds one command (default the constant maxQuery).
+	maxQuery int64
 	// authed lifts the unauthenticated limits.
 	authed bool
 	// beforeBlock runs before a read that may block: the caller flushes its
@@ -57,7 +67,7 @@ type respReader struct {
 }
 
 func newRESPReader(rd io.Reader, maxBulk int64) *respReader {
-	return &respReader{rd: rd, buf: make([]byte, readBufSize), want: -1, maxBulk: maxBulk}
+	return &respReader{rd: rd, buf: make([]byte, readBufSize), want: -1, maxBulk: maxBulk, maxQuery: maxQuery}
 }
 
 // next returns the next command's arguments, reading as needed.
@@ -180,6 +190,9 @@ func (p *respReader) parse() (bool, error) {
 			return false, &protocolError{"unauthenticated bulk length"}
 		}
 		start := p.scan + i + 1
+		if int64(start)+n > p.maxQuery {
+			return false, errQueryLimit
+		}
 		end := start + int(n)
 		if end+2 > len(b) {
 			return false, nil
