@@ -103,7 +103,9 @@ func (l *Log) run() {
 				l.sync()
 			}
 		}
-		if batch != nil {
+		if batch != nil || l.failing() {
+			// A failed fsync goes to the retry branch, not to a wait that
+			// only new writes would end (and writes are refused meanwhile).
 			continue
 		}
 		if closing {
