@@ -22,8 +22,8 @@ const (
 	// maxQuery bounds one command's size, as Redis's client-query-buffer-limit
 	// (1gb) does; it also keeps one write's log record within the log's
 	// record limit.
-	maxQuery = 1<<30 - 64<<20
-	maxIdleReadBuf     = 1 << 20
+	maxQuery       = 1<<30 - 64<<20
+	maxIdleReadBuf = 1 << 20
 )
 
 // protocolError is a malformed request: the reply is sent and the
