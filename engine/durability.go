@@ -95,6 +95,15 @@ func (e *Engine) WaitSynced(ctx context.Context, lsn uint64) error {
 	return e.wlog.WaitSynced(ctx, lsn)
 }
 
+// WaitWritten blocks until the writes up to lsn are written to the log's
+// file (a process crash keeps them; only fsync guards against a machine's).
+func (e *Engine) WaitWritten(ctx context.Context, lsn uint64) error {
+	if e.wlog == nil {
+		return nil
+	}
+	return e.wlog.WaitWritten(ctx, lsn)
+}
+
 // LogErr is the log's failure while its writes or fsyncs fail; nil when
 // healthy or without a log. Writes should be refused meanwhile.
 func (e *Engine) LogErr() error {

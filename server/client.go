@@ -152,24 +152,29 @@ func (c *client) noteWrite() {
 	}
 }
 
-// flush writes the buffered replies. Under appendfsync always it first
-// waits for the fsync that covers the writes among them: once per
-// pipeline, however many writes it holds, and group commit shares that
-// fsync among clients. If the log cannot make them durable, the replies
-// are not sent at all and the connection is closed: a write is never
-// acknowledged unless it is durable.
+// flush writes the buffered replies. If they include writes, it first
+// waits for the log: under appendfsync always for the fsync that covers
+// them, otherwise for their write to the log's file (so that, as with
+// Redis's AOF, a crash of the process loses no acknowledged write; only
+// the machine's crash loses the last second under everysec). It waits once
+// per pipeline, however many writes it holds, and the log's group commit
+// shares the write and fsync among clients. If the log cannot take them,
+// the replies are not sent at all and the connection is closed: a write is
+// never acknowledged unless the log has it.
 func (c *client) flush() error {
 	if len(c.out) == 0 {
 		return nil
 	}
 	if c.mustSync {
 		c.mustSync = false
+		wait := c.s.eng.WaitWritten
 		if c.s.eng.SyncPolicy() == wal.SyncAlways {
-			if err := c.s.eng.WaitSynced(context.Background(), c.lastWriteLSN); err != nil {
-				c.s.log.Warn("write not durable: closing the client without replying", "client", c.addr, "err", err)
-				c.out = c.out[:0]
-				return err
-			}
+			wait = c.s.eng.WaitSynced
+		}
+		if err := wait(context.Background(), c.lastWriteLSN); err != nil {
+			c.s.log.Warn("write not durable: closing the client without replying", "client", c.addr, "err", err)
+			c.out = c.out[:0]
+			return err
 		}
 	}
 	n, err := c.nc.Write(c.out)

@@ -235,6 +235,11 @@ func (l *Log) writeUnsynced() bool {
 		l.fail(fmt.Errorf("wal: write %s: %w", c.seg.path, err))
 		return false
 	}
+	l.mu.Lock()
+	l.writtenLSN = c.encodedLSN
+	close(l.changed)
+	l.changed = make(chan struct{})
+	l.mu.Unlock()
 	return true
 }
 

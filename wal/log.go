@@ -213,6 +213,9 @@ type Log struct {
 	policy SyncPolicy
 	// syncedLSN: every LSN <= syncedLSN is durable.
 	syncedLSN uint64
+	// writtenLSN: every LSN <= max(writtenLSN, syncedLSN) has been written
+	// to its segment file (the kernel has it; a process crash keeps it).
+	writtenLSN uint64
 	// wantSync is the highest LSN a WaitSynced caller waits for.
 	wantSync uint64
 	// err is the sticky failure: non-nil from a failed write or fsync
@@ -589,6 +592,41 @@ func (l *Log) WaitSynced(ctx context.Context, lsn uint64) error {
 		if kick {
 			l.wake()
 		}
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+		l.mu.Lock()
+	}
+}
+
+// WaitWritten blocks until every record with LSN <= lsn has been written
+// to the segment file — not necessarily fsynced: it then survives a crash
+// of the process, not of the machine — or ctx is done, or the log is
+// failing or closed. The server waits for it before acknowledging writes
+// under everysec and no, as Redis writes its AOF buffer before replying.
+func (l *Log) WaitWritten(ctx context.Context, lsn uint64) error {
+	l.mu.Lock()
+	if lsn >= l.nextLSN {
+		lsn = l.nextLSN - min(l.nextLSN, 1)
+	}
+	for {
+		if lsn <= max(l.writtenLSN, l.syncedLSN) {
+			l.mu.Unlock()
+			return nil
+		}
+		if l.err != nil {
+			err := l.err
+			l.mu.Unlock()
+			return err
+		}
+		if l.state == stateClosed {
+			l.mu.Unlock()
+			return ErrClosed
+		}
+		ch := l.changed
+		l.mu.Unlock()
 		select {
 		case <-ch:
 		case <-ctx.Done():
