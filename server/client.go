@@ -54,7 +54,6 @@ type client struct {
 	// lastTouch is the Unix ms when the client's last pipeline was done
 	// (set once per pipeline, not per command: reading the clock is not free).
 	lastTouch atomic.Int64
-	killed    atomic.Bool
 }
 
 func (s *Server) newClient(nc net.Conn) *client {

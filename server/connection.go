@@ -3,7 +3,6 @@ package server
 import (
 	"fmt"
 	"sort"
-	"strconv"
 	"strings"
 	"time"
 )
@@ -406,7 +405,6 @@ func (c *client) kill(cl *client) {
 		c.closeAfterReply = true
 		return
 	}
-	cl.killed.Store(true)
 	cl.nc.Close()
 }
 
@@ -433,5 +431,3 @@ func writeHelp(c *client, container string, lines []string) {
 	c.writeSimple("HELP")
 	c.writeSimple("    Print this help.")
 }
-
-var _ = strconv.Itoa
