@@ -110,3 +110,64 @@ func TestRestartKeepsData(t *testing.T) {
 		t.Fatalf("TTL after restart = %v", ttl)
 	}
 }
+
+// TestLoadingRefusesCommands: while the log is replayed, commands get
+// -LOADING but for PING, INFO and the like, and INFO says loading:1.
+func TestLoadingRefusesCommands(t *testing.T) {
+	eng, err := engine.Open(engine.Options{WAL: &wal.Options{Dir: filepath.Join(t.TempDir(), "wal"), Sync: wal.SyncEverySec}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := server.New(server.Options{Engine: eng})
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	go func() { srv.Serve(ln); close(done) }()
+	t.Cleanup(func() { srv.Close(); <-done; eng.Close() })
+
+	got, _ := rawExchangeConn(t, ln.Addr().String(), "GET k\r\nSET k v\r\nPING\r\n")
+	if want := "-LOADING Redis is loading the dataset in memory\r\n-LOADING Redis is loading the dataset in memory\r\n+PONG\r\n"; got != want {
+		t.Fatalf("while loading: %q, want %q", got, want)
+	}
+	ctx := context.Background()
+	rdb := redis.NewClient(&redis.Options{Addr: ln.Addr().String(), MaxRetries: -1})
+	defer rdb.Close()
+	if info, err := rdb.Info(ctx, "persistence").Result(); err != nil || !strings.Contains(info, "loading:1\r\n") {
+		t.Fatalf("INFO while loading: %q, %v", info, err)
+	}
+	if _, err := eng.Load(); err != nil {
+		t.Fatal(err)
+	}
+	if err := rdb.Set(ctx, "k", "v", 0).Err(); err != nil {
+		t.Fatalf("SET after loading: %v", err)
+	}
+	if info, _ := rdb.Info(ctx, "persistence").Result(); !strings.Contains(info, "loading:0\r\n") {
+		t.Fatalf("INFO after loading: %q", info)
+	}
+}
+
+// rawExchangeConn sends raw bytes and reads replies until the server has
+// answered each line of send (one reply per line).
+func rawExchangeConn(t *testing.T, addr, send string) (string, error) {
+	t.Helper()
+	conn, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	if _, err := conn.Write([]byte(send)); err != nil {
+		t.Fatal(err)
+	}
+	br := bufio.NewReader(conn)
+	var out strings.Builder
+	for i := 0; i < strings.Count(send, "\n"); i++ {
+		line, err := br.ReadString('\n')
+		out.WriteString(line)
+		if err != nil {
+			return out.String(), err
+		}
+	}
+	return out.String(), nil
+}
