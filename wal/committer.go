@@ -9,9 +9,9 @@ import (
 	"github.com/golang/snappy"
 )
 
-// committer is the state of the committer goroutine (group commit). Only
-// that goroutine touches it, except Replay, which sets it up before the
-// goroutine starts.
+// committer is the state of the committer (group commit). Whoever holds
+// Log.cmu touches it: the committer goroutine, or a writer leading a commit
+// under always; Replay sets it up before the goroutine starts.
 type committer struct {
 	// seg is the segment being written; nil when none is open (before
 	// the first write, after a rotation, or when creating one failed).
@@ -41,10 +41,11 @@ type committer struct {
 
 // run is the committer goroutine: it takes the whole pending batch,
 // writes it as one frame, fsyncs as the policy says, rotates segments, and
-// wakes WaitSynced callers; while the disk fails it retries.
+// wakes WaitSynced callers; while the disk fails it retries. Under always a
+// writer waiting in WaitSynced usually does that work itself (see lead);
+// the goroutine then only sweeps up records nobody waits for.
 func (l *Log) run() {
 	defer close(l.done)
-	c := &l.c
 	timer := time.NewTimer(time.Hour)
 	timer.Stop()
 	wait := func(d time.Duration) {
@@ -60,66 +61,117 @@ func (l *Log) run() {
 		timer.Stop()
 	}
 	for {
-		l.mu.Lock()
-		closing := l.state == stateClosing
-		failed := l.err != nil
-		policy := l.policy
-		want := l.wantSync
-		var batch []byte
-		var first, count uint64
-		if !failed && len(l.pend) > 0 {
-			batch, first, count = l.pend, l.pendFirst, l.nextLSN-l.pendFirst
-			l.pend, l.spare = l.spare, nil
-			l.pendFirst = l.nextLSN
-			l.space.Broadcast()
+		l.cmu.Lock()
+		d, exit := l.step(false)
+		l.cmu.Unlock()
+		if exit {
+			return
 		}
-		l.mu.Unlock()
-
-		if failed {
-			if closing || time.Since(c.lastAttempt) >= l.retry {
-				if !l.heal() && closing {
-					l.finish(l.Err())
-					return
-				}
-				continue
-			}
-			wait(l.retry - time.Since(c.lastAttempt))
-			continue
+		if d != 0 {
+			wait(d)
 		}
-		if batch != nil {
-			l.commitBatch(batch, first, count)
-			if cap(batch) <= keepBuffer {
-				l.mu.Lock()
-				l.spare = batch[:0]
-				l.mu.Unlock()
-			}
-			if l.failing() {
-				continue
-			}
-		}
-		if c.encodedLSN > c.syncedLSN {
-			if policy == SyncAlways || want > c.syncedLSN || closing || len(c.unsynced) > maxUnsynced ||
-				(policy == SyncEverySec && time.Since(c.lastSync) >= time.Second) {
-				l.sync()
-			}
-		}
-		if batch != nil || l.failing() {
-			// A failed fsync goes to the retry branch, not to a wait that
-			// only new writes would end (and writes are refused meanwhile).
-			continue
-		}
-		if closing {
-			if l.closeIfDrained() {
-				return
-			}
-			continue
-		}
-		d := time.Duration(-1)
-		if c.encodedLSN > c.syncedLSN && policy == SyncEverySec {
-			d = max(0, time.Until(c.lastSync.Add(time.Second)))
-		}
-		wait(d)
 	}
+}
+
+// lead is a writer waiting under always committing the pending batch
+// itself, as Redis writes and fsyncs in its own thread before replying:
+// that saves two goroutine wake-ups per commit. It reports whether it
+// could (another commit in progress, a failure, or closing: it cannot, and
+// the caller waits instead).
+func (l *Log) lead() bool {
+	if !l.cmu.TryLock() {
+		return false
+	}
+	_, _ = l.step(true)
+	l.cmu.Unlock()
+	return true
+}
+
+// step is one round of the committer, run with cmu held: by the goroutine
+// (leader false), or by a waiting writer (leader true), which neither
+// heals nor closes. It returns how long the goroutine should wait before
+// the next round (0: go on at once; negative: until kicked) and whether
+// the goroutine should exit.
+func (l *Log) step(leader bool) (time.Duration, bool) {
+	c := &l.c
+	l.mu.Lock()
+	closing := l.state == stateClosing
+	failed := l.err != nil
+	policy := l.policy
+	want := l.wantSync
+	if leader && (closing || failed) {
+		l.mu.Unlock()
+		return 0, false
+	}
+	var batch []byte
+	var first, count uint64
+	if !failed && len(l.pend) > 0 {
+		batch, first, count = l.pend, l.pendFirst, l.nextLSN-l.pendFirst
+		l.pend, l.spare = l.spare, nil
+		l.pendFirst = l.nextLSN
+		l.space.Broadcast()
+	}
+	l.mu.Unlock()
+
+	if failed {
+		if closing || time.Since(c.lastAttempt) >= l.retry {
+			if !l.heal() && closing {
+				l.finish(l.Err())
+				return 0, true
+			}
+			return 0, false
+		}
+		return l.retry - time.Since(c.lastAttempt), false
+	}
+	if batch != nil {
+		l.commitBatch(batch, first, count)
+		if cap(batch) <= keepBuffer {
+			l.mu.Lock()
+			l.spare = batch[:0]
+			l.mu.Unlock()
+		}
+		if l.failing() {
+			return 0, false
+		}
+	}
+	if c.encodedLSN > c.syncedLSN {
+		if policy == SyncAlways || want > c.syncedLSN || closing || len(c.unsynced) > maxUnsynced ||
+			(policy == SyncEverySec && time.Since(c.lastSync) >= time.Second) {
+			l.sync()
+		}
+	}
+	if leader {
+		return 0, false
+	}
+	if batch != nil || l.failing() {
+		// A failed fsync goes to the retry branch, not to a wait that
+		// only new writes would end (and writes are refused meanwhile).
+		return 0, false
+	}
+	if closing {
+		if l.closeIfDrained() {
+			return 0, true
+		}
+		return 0, false
+	}
+	d := time.Duration(-1)
+	if c.encodedLSN > c.syncedLSN && policy == SyncEverySec {
+		d = max(0, time.Until(c.lastSync.Add(time.Second)))
+	}
+	if policy == SyncAlways {
+		// Appends under always do not kick the goroutine (a waiting
+		// writer leads the commit); records nobody waits for (expiries)
+		// are swept up within a few milliseconds.
+		l.mu.Lock()
+		pending := len(l.pend) > 0
+		l.mu.Unlock()
+		if pending {
+			d = 2 * time.Millisecond
+		} else if d < 0 {
+			d = 50 * time.Millisecond
+		}
+	}
+	return d, false
 }
 
 // failing reports whether the log is failing.

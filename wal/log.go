@@ -239,6 +239,8 @@ type Log struct {
 
 	// kick wakes the committer (capacity 1: a kick is never lost).
 	kick chan struct{}
+	// cmu is held by whoever runs a committer step (see lead).
+	cmu sync.Mutex
 	// done is closed when the committer has exited.
 	done chan struct{}
 	// removing serialises RemoveSegmentsThrough.
@@ -545,8 +547,10 @@ func (l *Log) Append(rec []byte) uint64 {
 	wasEmpty := len(l.pend) == 0
 	l.pend = binary.AppendUvarint(l.pend, uint64(len(rec)))
 	l.pend = append(l.pend, rec...)
+	// Under always the writer that waits leads the commit itself.
+	kick := wasEmpty && l.policy != SyncAlways
 	l.mu.Unlock()
-	if wasEmpty {
+	if kick {
 		l.wake()
 	}
 	return lsn
@@ -588,7 +592,12 @@ func (l *Log) WaitSynced(ctx context.Context, lsn uint64) error {
 			l.wantSync, kick = lsn, true
 		}
 		ch := l.changed
+		always := l.policy == SyncAlways && l.state == stateRunning
 		l.mu.Unlock()
+		if always && l.lead() {
+			l.mu.Lock()
+			continue
+		}
 		if kick {
 			l.wake()
 		}
