@@ -116,6 +116,16 @@
 // at Close, and once 64 MiB are unsynced. WaitSynced forces an fsync soon
 // whatever the policy (WAITAOF).
 //
+// Under SyncAlways the committer's work is usually done by a writer waiting
+// in WaitSynced: it takes the committer's lock if free and commits the
+// pending batch in its own goroutine (Redis likewise writes and fsyncs in
+// its own thread before replying), sparing two goroutine wake-ups per
+// commit; writers that find the lock taken wait for that fsync and lead the
+// next one if theirs was not in it. Appends under SyncAlways do not wake
+// the committer goroutine, which sweeps up records nobody waits for every
+// 2 ms. WaitWritten waits only for the write (the server's wait under
+// everysec and no, so a crashed process loses no acknowledged write).
+//
 // # Failures
 //
 // A failed write or fsync puts the log in a failing state: Err returns the
