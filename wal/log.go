@@ -569,12 +569,31 @@ func (l *Log) wake() {
 // or the log is failing (its error) or closed with lsn unsynced
 // (ErrClosed). An lsn beyond LastLSN waits for LastLSN.
 func (l *Log) WaitSynced(ctx context.Context, lsn uint64) error {
+	return l.wait(ctx, lsn, true)
+}
+
+// WaitWritten blocks until every record with LSN <= lsn has been written
+// to the segment file — not necessarily fsynced: it then survives a crash
+// of the process, not of the machine — or ctx is done, or the log is
+// failing or closed. The server waits for it before acknowledging writes
+// under everysec and no, as Redis writes its AOF buffer before replying.
+func (l *Log) WaitWritten(ctx context.Context, lsn uint64) error {
+	return l.wait(ctx, lsn, false)
+}
+
+// wait is WaitSynced (synced) or WaitWritten. Only a wait for the fsync
+// asks the committer for one, or leads the commit under always.
+func (l *Log) wait(ctx context.Context, lsn uint64, synced bool) error {
 	l.mu.Lock()
 	if lsn >= l.nextLSN {
 		lsn = l.nextLSN - min(l.nextLSN, 1)
 	}
 	for {
-		if lsn <= l.syncedLSN {
+		reached := l.syncedLSN
+		if !synced {
+			reached = max(l.writtenLSN, l.syncedLSN)
+		}
+		if lsn <= reached {
 			l.mu.Unlock()
 			return nil
 		}
@@ -588,54 +607,19 @@ func (l *Log) WaitSynced(ctx context.Context, lsn uint64) error {
 			return ErrClosed
 		}
 		kick := false
-		if lsn > l.wantSync {
+		if synced && lsn > l.wantSync {
 			l.wantSync, kick = lsn, true
 		}
 		ch := l.changed
-		always := l.policy == SyncAlways && l.state == stateRunning
+		lead := synced && l.policy == SyncAlways && l.state == stateRunning
 		l.mu.Unlock()
-		if always && l.lead() {
+		if lead && l.lead() {
 			l.mu.Lock()
 			continue
 		}
 		if kick {
 			l.wake()
 		}
-		select {
-		case <-ch:
-		case <-ctx.Done():
-			return ctx.Err()
-		}
-		l.mu.Lock()
-	}
-}
-
-// WaitWritten blocks until every record with LSN <= lsn has been written
-// to the segment file — not necessarily fsynced: it then survives a crash
-// of the process, not of the machine — or ctx is done, or the log is
-// failing or closed. The server waits for it before acknowledging writes
-// under everysec and no, as Redis writes its AOF buffer before replying.
-func (l *Log) WaitWritten(ctx context.Context, lsn uint64) error {
-	l.mu.Lock()
-	if lsn >= l.nextLSN {
-		lsn = l.nextLSN - min(l.nextLSN, 1)
-	}
-	for {
-		if lsn <= max(l.writtenLSN, l.syncedLSN) {
-			l.mu.Unlock()
-			return nil
-		}
-		if l.err != nil {
-			err := l.err
-			l.mu.Unlock()
-			return err
-		}
-		if l.state == stateClosed {
-			l.mu.Unlock()
-			return ErrClosed
-		}
-		ch := l.changed
-		l.mu.Unlock()
 		select {
 		case <-ch:
 		case <-ctx.Done():
