@@ -28,19 +28,7 @@ func startDurableServer(t *testing.T, dir string, policy wal.SyncPolicy) (string
 	}
 	cfg := server.DefaultConfig()
 	cfg.AppendFsync = policy.String()
-	srv := server.New(server.Options{Config: cfg, Engine: eng})
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan struct{})
-	go func() { srv.Serve(ln); close(done) }()
-	t.Cleanup(func() {
-		srv.Close()
-		<-done
-		eng.Close()
-	})
-	return ln.Addr().String(), eng
+	return serve(t, server.Options{Config: cfg, Engine: eng}), eng
 }
 
 // TestPipelineSharesOneFsync: under appendfsync always, a pipeline of many
@@ -118,21 +106,14 @@ func TestLoadingRefusesCommands(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := server.New(server.Options{Engine: eng})
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan struct{})
-	go func() { srv.Serve(ln); close(done) }()
-	t.Cleanup(func() { srv.Close(); <-done; eng.Close() })
+	addr := serve(t, server.Options{Engine: eng})
 
-	got, _ := rawExchangeConn(t, ln.Addr().String(), "GET k\r\nSET k v\r\nPING\r\n")
+	got, _ := rawExchangeConn(t, addr, "GET k\r\nSET k v\r\nPING\r\n")
 	if want := "-LOADING Redis is loading the dataset in memory\r\n-LOADING Redis is loading the dataset in memory\r\n+PONG\r\n"; got != want {
 		t.Fatalf("while loading: %q, want %q", got, want)
 	}
 	ctx := context.Background()
-	rdb := redis.NewClient(&redis.Options{Addr: ln.Addr().String(), MaxRetries: -1})
+	rdb := redis.NewClient(&redis.Options{Addr: addr, MaxRetries: -1})
 	defer rdb.Close()
 	if info, err := rdb.Info(ctx, "persistence").Result(); err != nil || !strings.Contains(info, "loading:1\r\n") {
 		t.Fatalf("INFO while loading: %q, %v", info, err)

@@ -49,21 +49,7 @@ func misconfServe(t *testing.T, eng *engine.Engine, edit func(*server.Config)) s
 	if edit != nil {
 		edit(cfg)
 	}
-	srv := server.New(server.Options{Config: cfg, Engine: eng, Logger: misconfQuiet})
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan struct{})
-	go func() { srv.Serve(ln); close(done) }()
-	t.Cleanup(func() {
-		srv.Close()
-		<-done
-		if eng != nil {
-			eng.Close()
-		}
-	})
-	return ln.Addr().String()
+	return serve(t, server.Options{Config: cfg, Engine: eng, Logger: misconfQuiet})
 }
 
 func misconfDial(t *testing.T, addr string) *resptest.Client {

@@ -24,14 +24,27 @@ func startTestServer(t testing.TB, edit func(*server.Config)) string {
 	if edit != nil {
 		edit(cfg)
 	}
-	srv := server.New(server.Options{Config: cfg})
+	return serve(t, server.Options{Config: cfg})
+}
+
+// serve runs a server with opts on a random loopback port until the test
+// ends, then closes it and its engine, if opts gives one.
+func serve(t testing.TB, opts server.Options) string {
+	t.Helper()
+	srv := server.New(opts)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
 	done := make(chan struct{})
 	go func() { srv.Serve(ln); close(done) }()
-	t.Cleanup(func() { srv.Close(); <-done })
+	t.Cleanup(func() {
+		srv.Close()
+		<-done
+		if opts.Engine != nil {
+			opts.Engine.Close()
+		}
+	})
 	return ln.Addr().String()
 }
 
