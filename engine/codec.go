@@ -21,6 +21,7 @@ import (
 //	fields(OpMove)     = db2:uvarint
 //	fields(OpFlushDB)  = (none; key is empty)
 //	fields(OpFlushAll) = (none; db 0, key empty)
+//	fields(op 16..79)  = as the collection type's file documents
 const codecVersion = 1
 
 // ErrBadRecord is a log record that does not decode.
@@ -51,6 +52,17 @@ func AppendEffects(dst []byte, effects []Effect) []byte {
 			dst = appendBytes(dst, ef.Key2)
 		case OpMove:
 			dst = binary.AppendUvarint(dst, uint64(ef.DB2))
+		default:
+			switch ef.Op.family() {
+			case KindHash:
+				dst = appendHashFields(dst, ef)
+			case KindSet:
+				dst = appendSetFields(dst, ef)
+			case KindList:
+				dst = appendListFields(dst, ef)
+			case KindZSet:
+				dst = appendZSetFields(dst, ef)
+			}
 		}
 	}
 	return dst
@@ -97,7 +109,20 @@ func DecodeEffects(rec []byte) ([]Effect, error) {
 		case OpMove:
 			ef.DB2 = d.smallInt()
 		default:
-			return nil, fmt.Errorf("%w: op %d", ErrBadRecord, ef.Op)
+			ok := false
+			switch ef.Op.family() {
+			case KindHash:
+				ok = decodeHashFields(&d, ef)
+			case KindSet:
+				ok = decodeSetFields(&d, ef)
+			case KindList:
+				ok = decodeListFields(&d, ef)
+			case KindZSet:
+				ok = decodeZSetFields(&d, ef)
+			}
+			if !ok {
+				return nil, fmt.Errorf("%w: op %d", ErrBadRecord, ef.Op)
+			}
 		}
 		if d.err != nil {
 			return nil, d.err

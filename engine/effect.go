@@ -28,6 +28,32 @@ const (
 	OpFlushAll
 )
 
+// Each collection type has a range of ops of its own, encoded, decoded and
+// applied in that type's file (hash.go, set.go, list.go, zset.go).
+const (
+	opHashFirst Op = 16 // 16..31
+	opSetFirst  Op = 32 // 32..47
+	opListFirst Op = 48 // 48..63
+	opZSetFirst Op = 64 // 64..79
+	opCollEnd   Op = 80
+)
+
+// family returns the collection type whose range holds op; 0 for the ops
+// above.
+func (op Op) family() Kind {
+	switch {
+	case op >= opHashFirst && op < opSetFirst:
+		return KindHash
+	case op >= opSetFirst && op < opListFirst:
+		return KindSet
+	case op >= opListFirst && op < opZSetFirst:
+		return KindList
+	case op >= opZSetFirst && op < opCollEnd:
+		return KindZSet
+	}
+	return 0
+}
+
 // Effect is one deterministic, key-level mutation: applying a write's
 // effects in order to the state before it yields the state after it.
 //
@@ -43,6 +69,12 @@ type Effect struct {
 	Offset   int64
 	Key2     []byte
 	DB2      int
+
+	// Fields of the collection ops; what each op uses is documented with
+	// the op, in its type's file.
+	Field  []byte   // a hash field, set or sorted-set member, list pivot
+	Score  float64  // a sorted-set score
+	Values [][]byte // several fields, members or elements at once
 }
 
 func (ef Effect) String() string {
@@ -123,7 +155,7 @@ func (tx *Tx) apply(ef *Effect) error {
 	}
 	switch ef.Op {
 	case OpSet:
-		tx.put(ef.DB, ef.Key, &entry{kind: KindString, str: cloneBytes(ef.Value), expireAt: ef.ExpireAt})
+		tx.put(ef.DB, ef.Key, &entry{str: cloneBytes(ef.Value), expireAt: ef.ExpireAt})
 	case OpDel:
 		tx.remove(ef.DB, ef.Key)
 	case OpExpire:
@@ -133,7 +165,7 @@ func (tx *Tx) apply(ef *Effect) error {
 	case OpSetRange:
 		ent := tx.raw(ef.DB, ef.Key)
 		if ent == nil {
-			ent = &entry{kind: KindString}
+			ent = &entry{}
 			tx.put(ef.DB, ef.Key, ent)
 		}
 		ent.str = setRangeBytes(ent.str, int(ef.Offset), ef.Value)
@@ -172,6 +204,16 @@ func (tx *Tx) apply(ef *Effect) error {
 			tx.flushDB(db)
 		}
 	default:
+		switch ef.Op.family() {
+		case KindHash:
+			return tx.applyHash(ef)
+		case KindSet:
+			return tx.applySet(ef)
+		case KindList:
+			return tx.applyList(ef)
+		case KindZSet:
+			return tx.applyZSet(ef)
+		}
 		return fmt.Errorf("engine: apply: unknown op %d", ef.Op)
 	}
 	return nil
@@ -182,6 +224,9 @@ func (ent *entry) clone() *entry {
 	c := *ent
 	if ent.str != nil {
 		c.str = cloneBytes(ent.str)
+	}
+	if ent.coll != nil {
+		c.coll = ent.coll.clone()
 	}
 	return &c
 }

@@ -62,7 +62,7 @@ func dump(e *Engine) map[string]dumpEntry {
 			n := 0
 			for _, m := range sd.slots {
 				for k, ent := range m {
-					out[fmt.Sprintf("%d/%q", db, k)] = dumpEntry{ent.kind, string(ent.str), ent.expireAt}
+					out[fmt.Sprintf("%d/%q", db, k)] = dumpEntry{ent.kind(), string(ent.str), ent.expireAt}
 					n++
 					if (ent.expireAt != 0) != (sd.volatile != nil && hasKey(sd.volatile, k)) {
 						panic(fmt.Sprintf("volatile index out of step for %q", k))

@@ -27,7 +27,7 @@ func (tx *Tx) Type(db int, key []byte) (Kind, error) {
 		return 0, err
 	}
 	if ent := tx.lookup(db, key); ent != nil {
-		return ent.kind, nil
+		return ent.kind(), nil
 	}
 	return 0, nil
 }

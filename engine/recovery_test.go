@@ -180,7 +180,7 @@ func rcDump(t *testing.T, e *Engine) map[string]string {
 			n, vol := 0, 0
 			for _, m := range sd.slots {
 				for k, ent := range m {
-					out[fmt.Sprintf("%d/%q", db, k)] = fmt.Sprintf("%v %q exp=%d", ent.kind, ent.str, ent.expireAt)
+					out[fmt.Sprintf("%d/%q", db, k)] = fmt.Sprintf("%v %q exp=%d", ent.kind(), ent.str, ent.expireAt)
 					n++
 					_, inVol := sd.volatile[k]
 					if (ent.expireAt != 0) != inVol {

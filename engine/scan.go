@@ -53,7 +53,7 @@ func (f *ScanFilter) accepts(key string, ent *entry, now int64) bool {
 	if ent.expireAt != 0 && ent.expireAt <= now {
 		return false
 	}
-	if f.Kind != 0 && ent.kind != f.Kind {
+	if f.Kind != 0 && ent.kind() != f.Kind {
 		return false
 	}
 	return f.matchAll() || glob.Match(f.Pattern, []byte(key))

@@ -36,7 +36,7 @@ func (tx *Tx) Get(db int, key []byte) (val []byte, found bool, err error) {
 	if ent == nil {
 		return nil, false, nil
 	}
-	if ent.kind != KindString {
+	if ent.kind() != KindString {
 		return nil, false, ErrWrongType
 	}
 	return ent.str, true, nil
@@ -51,7 +51,7 @@ func (tx *Tx) Set(db int, key, val []byte, a SetArgs) (SetResult, error) {
 	}
 	ent := tx.lookup(db, key)
 	if a.Get && ent != nil {
-		if ent.kind != KindString {
+		if ent.kind() != KindString {
 			return res, ErrWrongType
 		}
 		res.Old, res.HadOld = ent.str, true
@@ -79,11 +79,11 @@ func (tx *Tx) Set(db int, key, val []byte, a SetArgs) (SetResult, error) {
 // setString stores val (owned) under key with expiry exp, reusing ent
 // (key's live entry, or nil) where it can, and records the effect.
 func (tx *Tx) setString(db int, key []byte, ent *entry, val []byte, exp int64) {
-	if ent != nil && ent.kind == KindString {
+	if ent != nil && ent.kind() == KindString {
 		ent.str = val
 		tx.setExpire(db, key, ent, exp)
 	} else {
-		tx.put(db, key, &entry{kind: KindString, str: val, expireAt: exp})
+		tx.put(db, key, &entry{str: val, expireAt: exp})
 	}
 	if tx.recording() {
 		tx.record(Effect{Op: OpSet, DB: db, Key: key, Value: val, ExpireAt: exp})
@@ -99,7 +99,7 @@ func (tx *Tx) GetDel(db int, key []byte) ([]byte, bool, error) {
 	if ent == nil {
 		return nil, false, nil
 	}
-	if ent.kind != KindString {
+	if ent.kind() != KindString {
 		return nil, false, ErrWrongType
 	}
 	tx.remove(db, key)
@@ -123,7 +123,7 @@ func (tx *Tx) GetEx(db int, key []byte, ch ExpireChange) ([]byte, bool, error) {
 	if ent == nil {
 		return nil, false, nil
 	}
-	if ent.kind != KindString {
+	if ent.kind() != KindString {
 		return nil, false, ErrWrongType
 	}
 	val := ent.str
@@ -183,7 +183,7 @@ func (tx *Tx) Append(db int, key, val []byte) (int64, error) {
 		tx.setString(db, key, nil, cloneBytes(val), 0)
 		return int64(len(val)), nil
 	}
-	if ent.kind != KindString {
+	if ent.kind() != KindString {
 		return 0, ErrWrongType
 	}
 	if len(ent.str)+len(val) > MaxStringLen {
@@ -242,7 +242,7 @@ func (tx *Tx) SetRange(db int, key []byte, offset int64, val []byte) (int64, err
 		return 0, err
 	}
 	ent := tx.lookup(db, key)
-	if ent != nil && ent.kind != KindString {
+	if ent != nil && ent.kind() != KindString {
 		return 0, ErrWrongType
 	}
 	cur := 0
@@ -256,7 +256,7 @@ func (tx *Tx) SetRange(db int, key []byte, offset int64, val []byte) (int64, err
 		return 0, ErrStringTooLong
 	}
 	if ent == nil {
-		ent = &entry{kind: KindString}
+		ent = &entry{}
 		tx.put(db, key, ent)
 	} else if tx.recording() {
 		// Copy on write: an earlier effect of this transaction may point
@@ -295,7 +295,7 @@ func (tx *Tx) IncrBy(db int, key []byte, delta int64) (int64, error) {
 	ent := tx.lookup(db, key)
 	var cur int64
 	if ent != nil {
-		if ent.kind != KindString {
+		if ent.kind() != KindString {
 			return 0, ErrWrongType
 		}
 		v, ok := ParseInt(ent.str)
@@ -338,7 +338,7 @@ func (tx *Tx) IncrByFloat(db int, key []byte, incr []byte) ([]byte, error) {
 	ent := tx.lookup(db, key)
 	cur := new(big.Float).SetPrec(64)
 	if ent != nil {
-		if ent.kind != KindString {
+		if ent.kind() != KindString {
 			return nil, ErrWrongType
 		}
 		v, ok := parseLongDouble(ent.str)

@@ -33,9 +33,20 @@ func (k Kind) String() string {
 type entry struct {
 	// expireAt is the absolute expiry in Unix ms; 0 means none.
 	expireAt int64
-	kind     Kind
-	// str is the value of a KindString entry; owned by the entry.
+	// str is the value of a string entry; owned by the entry.
 	str []byte
+	// coll is the value of a hash, list, set or sorted-set entry; nil for
+	// a string. (The kind is derived from it rather than stored, which
+	// keeps an entry at 48 bytes.)
+	coll collection
+}
+
+// kind returns the entry's type.
+func (ent *entry) kind() Kind {
+	if ent.coll == nil {
+		return KindString
+	}
+	return ent.coll.kind()
 }
 
 // Tx is a transaction: the locked shards and the effects recorded so far.

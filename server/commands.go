@@ -63,7 +63,10 @@ func init() { commandTable = buildCommandTable() }
 
 func buildCommandTable() map[string]*command {
 	m := make(map[string]*command)
-	for _, list := range [][]*command{stringCommands(), keyCommands(), connectionCommands(), serverCommands(), persistenceCommands()} {
+	for _, list := range [][]*command{
+		stringCommands(), keyCommands(), connectionCommands(), serverCommands(), persistenceCommands(),
+		hashCommands(), setCommands(), listCommands(), zsetCommands(),
+	} {
 		for _, c := range list {
 			m[c.name] = c
 		}

@@ -941,7 +941,34 @@ func (g *diffGen) scanArgs() []string {
 }
 
 // command returns one random command.
+// diffFamilies are generators of the command families that live in files
+// of their own (diff_hashes_integration_test.go, …), added by init: each
+// returns one command of its family, arguments not yet case-scrambled.
+var diffFamilies []func(g *diffGen) []string
+
 func (g *diffGen) command() []string {
+	var args []string
+	// Half of the commands come from the other families when there are any.
+	if len(diffFamilies) > 0 && g.chance(0.5) {
+		args = diffFamilies[g.r.Intn(len(diffFamilies))](g)
+	} else {
+		args = g.coreCommand()
+	}
+	if g.chance(0.05) {
+		// Wrong arity or a stray argument: drop or add arguments.
+		if g.chance(0.5) {
+			args = args[:g.r.Intn(len(args))+1]
+		} else {
+			args = append(args, g.value())
+		}
+	}
+	args[0] = g.word(args[0])
+	return args
+}
+
+// coreCommand returns a command of the spine's families: strings, keys,
+// connection and server.
+func (g *diffGen) coreCommand() []string {
 	k := g.key()
 	var args []string
 	switch n := g.r.Intn(100); {
@@ -1052,15 +1079,6 @@ func (g *diffGen) command() []string {
 			args = []string{"SET", k, g.value()}
 		}
 	}
-	if g.chance(0.05) {
-		// Wrong arity or a stray argument: drop or add arguments.
-		if g.chance(0.5) {
-			args = args[:g.r.Intn(len(args))+1]
-		} else {
-			args = append(args, g.value())
-		}
-	}
-	args[0] = g.word(args[0])
 	return args
 }
 

@@ -1,0 +1,4 @@
+package server
+
+// hashCommands returns the hashes command family (not yet implemented).
+func hashCommands() []*command { return nil }

@@ -1,0 +1,4 @@
+package server
+
+// zsetCommands returns the zsets command family (not yet implemented).
+func zsetCommands() []*command { return nil }
