@@ -442,6 +442,13 @@ func diffCompareMode(args []string) (diffCmp, int64) {
 	return diffCmpExact, 0
 }
 
+// diffRunners run the commands of other families whose replies can't be
+// compared as they are (HSCAN's order, SRANDMEMBER's choice, …), keyed by
+// upper-case name and added by init: each returns a canonical form of the
+// reply (a "!"-prefixed text for a failure of its own checks), compared
+// exactly.
+var diffRunners = map[string]func(s *diffSide, args []string) []byte{}
+
 // diffRun executes one step on s and returns the reply to compare: the raw
 // reply, except for SCAN, whose full iteration is summarised as an array of
 // the sorted distinct keys it returned (or the first error).
@@ -449,6 +456,9 @@ func diffRun(s *diffSide, args []string) []byte {
 	if name, ok := strings.CutPrefix(args[0], "="); ok {
 		// "=TTL k" in a fixed case: TTL k, compared exactly.
 		return s.do(append([]string{name}, args[1:]...))
+	}
+	if run := diffRunners[strings.ToUpper(args[0])]; run != nil {
+		return run(s, args)
 	}
 	switch mode, _ := diffCompareMode(args); mode {
 	case diffCmpScan:
