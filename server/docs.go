@@ -14,7 +14,26 @@ import (
 //	TOKEN          a token on its own (pure token)
 //	[ ... ]        optional;  ( ... ) a group;  a | b  one of
 //	item...        the item repeated: "key..." is key [key ...]
-var commandSyntax = map[string]string{
+//
+// Each command family's file holds its own map (hashSyntax, …).
+var commandSyntax = mergeSyntax(coreSyntax, hashSyntax, setSyntax, listSyntax, zsetSyntax)
+
+func mergeSyntax(maps ...map[string]string) map[string]string {
+	out := make(map[string]string)
+	for _, m := range maps {
+		for name, s := range m {
+			if _, dup := out[name]; dup {
+				panic("command syntax given twice: " + name)
+			}
+			out[name] = s
+		}
+	}
+	return out
+}
+
+// coreSyntax documents the spine's families: strings, keys, connection,
+// server and persistence.
+var coreSyntax = map[string]string{
 	"get":         "key",
 	"set":         "key value [NX | XX] [GET] [EX seconds | PX milliseconds | EXAT unix-time-seconds | PXAT unix-time-milliseconds | KEEPTTL]",
 	"setnx":       "key value",
