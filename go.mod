@@ -3,6 +3,7 @@ module github.com/cairn-db/cairn
 go 1.26.8
 
 require (
+	github.com/edsrzf/mmap-go v1.2.0
 	github.com/golang/snappy v1.0.0
 	github.com/pkg/errors v0.9.1
 	github.com/redis/go-redis/v9 v9.23.0

@@ -57,6 +57,9 @@ type osFS struct{}
 
 type osFile struct{ *os.File }
 
+// OSFile returns the underlying file, so that a reader can mmap it.
+func (f osFile) OSFile() *os.File { return f.File }
+
 func (f osFile) Size() (int64, error) {
 	fi, err := f.File.Stat()
 	if err != nil {

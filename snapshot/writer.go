@@ -1,0 +1,234 @@
+package snapshot
+
+import (
+	"encoding/binary"
+	"fmt"
+	"path/filepath"
+
+	"github.com/cairn-db/cairn/vfs"
+	"github.com/golang/snappy"
+	"github.com/pkg/errors"
+)
+
+// WriterOptions configures Create.
+type WriterOptions struct {
+	// FS is the filesystem; default vfs.Default.
+	FS vfs.FS
+	// Dir is the directory the snapshot goes to; created if missing.
+	Dir string
+	// Shards is the number of shards whose stamps the snapshot carries.
+	Shards int
+	// Created is the creation time in Unix ms, for information.
+	Created int64
+	// BlockSize is the raw size past which a block is cut. Default 256 KiB.
+	BlockSize int
+}
+
+// Writer writes a snapshot, one shard at a time: the entries of a shard
+// are added (into memory; typically under the shard's lock), then
+// EndShard compresses and writes them (without it).
+type Writer struct {
+	opts   WriterOptions
+	fs     vfs.FS
+	f      vfs.File
+	tmp    string
+	off    int64
+	index  Index
+	stats  map[[2]int]*Stat
+	shard  int // shard being added to; -1 between shards
+	buf    []byte
+	cuts   []blockCut
+	cutAt  int // start of the block being filled
+	nInCut int
+	comp   []byte
+	hdr    [blockHeader]byte
+	done   bool
+}
+
+type blockCut struct{ end, entries int }
+
+// Create starts a snapshot under a temporary name in opts.Dir.
+func Create(opts WriterOptions) (*Writer, error) {
+	if opts.FS == nil {
+		opts.FS = vfs.Default
+	}
+	if opts.BlockSize <= 0 {
+		opts.BlockSize = 256 << 10
+	}
+	if opts.Shards <= 0 {
+		return nil, errors.New("snapshot: Shards must be positive")
+	}
+	if err := opts.FS.MkdirAll(opts.Dir, 0o755); err != nil {
+		return nil, errors.Wrapf(err, "create snapshot directory %s", opts.Dir)
+	}
+	tmp := filepath.Join(opts.Dir, fmt.Sprintf("temp-%d.snap.tmp", opts.Created))
+	f, err := opts.FS.Create(tmp)
+	if err != nil {
+		return nil, errors.Wrapf(err, "create %s", tmp)
+	}
+	w := &Writer{opts: opts, fs: opts.FS, f: f, tmp: tmp, shard: -1, stats: map[[2]int]*Stat{}}
+	w.index.Stamps = make([]uint64, opts.Shards)
+	hdr := appendHeader(nil, opts.Shards, opts.Created)
+	if _, err := f.Write(hdr); err != nil {
+		w.Abort()
+		return nil, errors.Wrapf(err, "write %s", tmp)
+	}
+	w.off = int64(len(hdr))
+	return w, nil
+}
+
+// BeginShard starts adding the entries of shard.
+func (w *Writer) BeginShard(shard int) {
+	if w.shard >= 0 || shard < 0 || shard >= w.opts.Shards {
+		panic(fmt.Sprintf("snapshot: BeginShard(%d) while in shard %d of %d", shard, w.shard, w.opts.Shards))
+	}
+	w.shard = shard
+	w.buf = w.buf[:0]
+	w.cuts = w.cuts[:0]
+	w.cutAt, w.nInCut = 0, 0
+}
+
+// AddString adds a string entry. It copies what it keeps.
+func (w *Writer) AddString(db int, key []byte, expireAt int64, val []byte) {
+	w.Add(db, TypeString, key, expireAt, val)
+}
+
+// Add adds an entry whose value is encoded with the value codecs
+// (AppendCount and the like; a string's value is its bytes).
+func (w *Writer) Add(db int, t Type, key []byte, expireAt int64, value []byte) {
+	start := len(w.buf)
+	w.buf = binary.AppendUvarint(w.buf, uint64(db))
+	w.buf = append(w.buf, byte(t))
+	w.buf = AppendBytes(w.buf, key)
+	w.buf = binary.AppendVarint(w.buf, expireAt)
+	w.buf = AppendBytes(w.buf, value)
+	st := w.stats[[2]int{db, int(t)}]
+	if st == nil {
+		st = &Stat{DB: db, Type: t}
+		w.stats[[2]int{db, int(t)}] = st
+	}
+	st.Keys++
+	st.Bytes += int64(len(w.buf) - start)
+	w.nInCut++
+	if len(w.buf)-w.cutAt >= w.opts.BlockSize {
+		w.cuts = append(w.cuts, blockCut{end: len(w.buf), entries: w.nInCut})
+		w.cutAt, w.nInCut = len(w.buf), 0
+	}
+}
+
+// Buffered is the number of bytes the current shard holds in memory.
+func (w *Writer) Buffered() int { return len(w.buf) }
+
+// EndShard stamps the shard with the LSN its entries reflect, and
+// compresses and writes them.
+func (w *Writer) EndShard(stamp uint64) error {
+	if w.shard < 0 {
+		panic("snapshot: EndShard outside a shard")
+	}
+	if w.nInCut > 0 {
+		w.cuts = append(w.cuts, blockCut{end: len(w.buf), entries: w.nInCut})
+	}
+	w.index.Stamps[w.shard] = stamp
+	start := 0
+	for _, c := range w.cuts {
+		if err := w.writeBlock(w.buf[start:c.end], c.entries); err != nil {
+			return err
+		}
+		start = c.end
+	}
+	w.shard = -1
+	if cap(w.buf) > 64<<20 {
+		w.buf = nil // one huge shard should not pin its memory
+	}
+	return nil
+}
+
+func (w *Writer) writeBlock(raw []byte, entries int) error {
+	if len(raw) > maxBlockRaw {
+		return errors.Errorf("snapshot: an entry of %d bytes exceeds the block limit", len(raw))
+	}
+	w.comp = snappy.Encode(w.comp[:cap(w.comp)], raw)
+	binary.LittleEndian.PutUint32(w.hdr[0:], uint32(len(raw)))
+	binary.LittleEndian.PutUint32(w.hdr[4:], uint32(len(w.comp)))
+	binary.LittleEndian.PutUint32(w.hdr[8:], checksum(w.comp))
+	if _, err := w.f.Write(w.hdr[:]); err != nil {
+		return errors.Wrapf(err, "write %s", w.tmp)
+	}
+	if _, err := w.f.Write(w.comp); err != nil {
+		return errors.Wrapf(err, "write %s", w.tmp)
+	}
+	w.index.Blocks = append(w.index.Blocks, BlockInfo{
+		Offset: w.off, StoredLen: len(w.comp), RawLen: len(raw), Shard: w.shard, Entries: entries,
+	})
+	w.off += blockHeader + int64(len(w.comp))
+	return nil
+}
+
+// Commit writes the index and footer, fsyncs the file, renames it to its
+// final name (FileName of the largest stamp) and fsyncs the directory.
+// It returns the final path.
+func (w *Writer) Commit() (string, error) {
+	if w.shard >= 0 {
+		panic("snapshot: Commit inside a shard")
+	}
+	for _, st := range w.stats {
+		w.index.Stats = append(w.index.Stats, *st)
+	}
+	sortStats(w.index.Stats)
+	ix := w.index.append(nil)
+	foot := binary.LittleEndian.AppendUint64(nil, uint64(w.off))
+	foot = binary.LittleEndian.AppendUint32(foot, uint32(len(ix)))
+	foot = binary.LittleEndian.AppendUint32(foot, checksum(ix))
+	foot = append(foot, footerMagic...)
+	final := filepath.Join(w.opts.Dir, FileName(w.index.MaxStamp()))
+	err := func() error {
+		if _, err := w.f.Write(append(ix, foot...)); err != nil {
+			return errors.Wrapf(err, "write %s", w.tmp)
+		}
+		if err := w.f.Sync(); err != nil {
+			return errors.Wrapf(err, "fsync %s", w.tmp)
+		}
+		err := w.f.Close()
+		w.f = nil
+		if err != nil {
+			return errors.Wrapf(err, "close %s", w.tmp)
+		}
+		if err := w.fs.Rename(w.tmp, final); err != nil {
+			return errors.Wrapf(err, "rename %s to %s", w.tmp, final)
+		}
+		if err := w.fs.SyncDir(w.opts.Dir); err != nil {
+			return errors.Wrapf(err, "fsync directory %s", w.opts.Dir)
+		}
+		return nil
+	}()
+	if err != nil {
+		w.Abort()
+		return "", err
+	}
+	w.done = true
+	return final, nil
+}
+
+// Index returns the index as written so far (complete after Commit).
+func (w *Writer) Index() *Index { return &w.index }
+
+// Abort abandons the snapshot and removes its temporary file.
+func (w *Writer) Abort() {
+	if w.done {
+		return
+	}
+	w.done = true
+	if w.f != nil {
+		w.f.Close()
+		w.f = nil
+	}
+	w.fs.Remove(w.tmp)
+}
+
+func sortStats(s []Stat) {
+	for i := 1; i < len(s); i++ {
+		for j := i; j > 0 && (s[j].DB < s[j-1].DB || s[j].DB == s[j-1].DB && s[j].Type < s[j-1].Type); j-- {
+			s[j], s[j-1] = s[j-1], s[j]
+		}
+	}
+}
