@@ -21,6 +21,7 @@ import (
 //	fields(OpMove)     = db2:uvarint
 //	fields(OpFlushDB)  = (none; key is empty)
 //	fields(OpFlushAll) = (none; db 0, key empty)
+//	fields(OpRestore)  = type:byte expireAt:varint value:bytes
 //	fields(op 16..79)  = as the collection type's file documents
 const codecVersion = 1
 
@@ -52,6 +53,10 @@ func AppendEffects(dst []byte, effects []Effect) []byte {
 			dst = appendBytes(dst, ef.Key2)
 		case OpMove:
 			dst = binary.AppendUvarint(dst, uint64(ef.DB2))
+		case OpRestore:
+			dst = append(dst, byte(ef.Offset))
+			dst = binary.AppendVarint(dst, ef.ExpireAt)
+			dst = appendBytes(dst, ef.Value)
 		default:
 			switch ef.Op.family() {
 			case KindHash:
@@ -108,6 +113,10 @@ func DecodeEffects(rec []byte) ([]Effect, error) {
 			ef.Key2 = d.bytes()
 		case OpMove:
 			ef.DB2 = d.smallInt()
+		case OpRestore:
+			ef.Offset = int64(d.byte())
+			ef.ExpireAt = d.varint()
+			ef.Value = d.bytes()
 		default:
 			ok := false
 			switch ef.Op.family() {

@@ -1,6 +1,10 @@
 package engine
 
-import "fmt"
+import (
+	"fmt"
+
+	"github.com/cairn-db/cairn/snapshot"
+)
 
 // Op is the kind of an effect. The values are part of the write-ahead log's
 // format once it exists: never renumber them. Zero is not a valid op.
@@ -26,6 +30,11 @@ const (
 	OpFlushDB
 	// OpFlushAll: every database is empty.
 	OpFlushAll
+	// OpRestore: Key in DB holds the value Value, of snapshot type Offset
+	// (snapshot.Type), encoded with the snapshot codecs, expiring at
+	// ExpireAt. While a snapshot is being taken, a write that moves a
+	// value between shards logs it so (see Tx.Rename).
+	OpRestore
 )
 
 // Each collection type has a range of ops of its own, encoded, decoded and
@@ -97,6 +106,8 @@ func (ef Effect) String() string {
 		return fmt.Sprintf("flushdb db=%d", ef.DB)
 	case OpFlushAll:
 		return "flushall"
+	case OpRestore:
+		return fmt.Sprintf("restore db=%d %q type=%d exp=%d (%d bytes)", ef.DB, ef.Key, ef.Offset, ef.ExpireAt, len(ef.Value))
 	}
 	return fmt.Sprintf("op(%d)", ef.Op)
 }
@@ -203,6 +214,13 @@ func (tx *Tx) apply(ef *Effect) error {
 		for db := 0; db < tx.e.dbs; db++ {
 			tx.flushDB(db)
 		}
+	case OpRestore:
+		ent, err := entryFromSnapshot(snapshot.Type(ef.Offset), ef.Value, ef.ExpireAt)
+		if err != nil {
+			return fmt.Errorf("engine: apply %v: %w", ef, err)
+		}
+		tx.remove(ef.DB, ef.Key)
+		tx.put(ef.DB, ef.Key, ent)
 	default:
 		switch ef.Op.family() {
 		case KindHash:

@@ -9,6 +9,7 @@ import (
 
 	"github.com/pkg/errors"
 
+	"github.com/cairn-db/cairn/vfs"
 	"github.com/cairn-db/cairn/wal"
 )
 
@@ -48,6 +49,10 @@ type Options struct {
 	// closes): every write's effects go to it as one record while the
 	// write holds its locks, and Load replays it. Nil: memory only.
 	WAL *wal.Options
+	// Snapshots, if not nil, configures snapshots: Load starts from the
+	// newest sound one, Save and BGSave take one, and the save rules take
+	// them in the background. Nil: no snapshots.
+	Snapshots *SnapshotOptions
 }
 
 // Committer is where a write's effects go before the write is acknowledged:
@@ -86,6 +91,8 @@ type Engine struct {
 	// loadProgress is what INFO persistence shows while loading.
 	loadProgress LoadProgress
 	loadMu       sync.Mutex
+	// snap is the snapshots' state.
+	snap snapState
 }
 
 // shard is one lock and the part of every database whose keys hash to it.
@@ -142,7 +149,18 @@ func Open(opts Options) (*Engine, error) {
 		}
 	}
 	e.txPool.New = func() any { return &Tx{e: e} }
-	e.recording = opts.Committer != nil || opts.WAL != nil
+	e.recording = opts.Committer != nil || opts.WAL != nil || opts.Snapshots != nil
+	e.snap.status.LastSave = time.Now()
+	e.snap.status.LastOK = true
+	if so := opts.Snapshots; so != nil {
+		s := *so
+		if s.FS == nil {
+			s.FS = vfs.Default
+		}
+		e.opts.Snapshots = &s
+		e.snap.rules = append([]SaveRule(nil), s.Rules...)
+		e.loading.Store(true)
+	}
 	if opts.WAL != nil {
 		wo := *opts.WAL
 		if wo.Logger == nil {
@@ -155,9 +173,10 @@ func Open(opts Options) (*Engine, error) {
 		e.wlog = log
 		e.policy.Store(int32(wo.Sync))
 		e.loading.Store(true)
-		return e, nil
 	}
-	e.startBackground()
+	if !e.loading.Load() {
+		e.startBackground()
+	}
 	return e, nil
 }
 
@@ -167,6 +186,11 @@ func (e *Engine) startBackground() {
 		e.stopExpire = make(chan struct{})
 		e.expireDone = make(chan struct{})
 		go e.activeExpireLoop(time.Second / time.Duration(e.opts.ActiveExpireHz))
+	}
+	if e.opts.Snapshots != nil {
+		e.snap.stop = make(chan struct{})
+		e.snap.done = make(chan struct{})
+		go e.snapshotLoop()
 	}
 }
 
@@ -179,6 +203,11 @@ func (e *Engine) Close() error {
 			close(e.stopExpire)
 			<-e.expireDone
 		}
+		if e.snap.stop != nil {
+			close(e.snap.stop)
+			<-e.snap.done
+		}
+		e.snap.bg.Wait()
 		if e.wlog != nil {
 			err = e.wlog.Close()
 		}
@@ -311,6 +340,7 @@ func (e *Engine) commit(tx *Tx) error {
 	if len(tx.effects) == 0 || tx.replaying {
 		return nil
 	}
+	e.snap.dirty.Add(int64(len(tx.effects)))
 	var lsn uint64
 	if e.wlog != nil {
 		// Under the locks: the LSN order is the order of conflicting writes.

@@ -119,6 +119,10 @@ func (tx *Tx) Rename(db int, src, dst []byte, nx bool) (bool, error) {
 	tx.remove(db, src)
 	tx.put(db, dst, ent)
 	if tx.recording() {
+		if tx.crossShardDuringSnapshot(src, dst) {
+			tx.record(Effect{Op: OpDel, DB: db, Key: src})
+			return true, tx.recordRestore(db, dst, ent)
+		}
 		tx.record(Effect{Op: OpRename, DB: db, Key: src, Key2: dst})
 	}
 	return true, nil
@@ -148,6 +152,9 @@ func (tx *Tx) Copy(db int, src []byte, dstDB int, dst []byte, replace bool) (boo
 	}
 	tx.put(dstDB, dst, ent.clone())
 	if tx.recording() {
+		if tx.crossShardDuringSnapshot(src, dst) {
+			return true, tx.recordRestore(dstDB, dst, ent)
+		}
 		tx.record(Effect{Op: OpCopy, DB: db, Key: src, DB2: dstDB, Key2: dst})
 	}
 	return true, nil

@@ -38,6 +38,7 @@ import (
 
 const (
 	rcDir       = "/d/wal"
+	rcSnapDir   = "/d/snapshots"
 	rcDatabases = 3
 	rcShards    = 16
 )
@@ -71,6 +72,12 @@ func rcEnvInt(t *testing.T, name string, def int) int {
 }
 
 var rcQuiet = slog.New(slog.NewTextHandler(io.Discard, nil))
+
+func init() {
+	if os.Getenv("RC_DEBUG") != "" {
+		rcQuiet = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	}
+}
 
 // rcClock is the workload's settable clock (Unix ms).
 type rcClock struct{ ms atomic.Int64 }
@@ -225,7 +232,8 @@ func rcDiff(got, want map[string]string) string {
 }
 
 // rcOpen opens an engine with a log over fs and loads it.
-func rcOpen(fs vfs.FS, wo wal.Options, c Committer, now func() time.Time, hz int) (*Engine, wal.ReplayInfo, error) {
+// With snap, it takes snapshots too (in rcSnapDir).
+func rcOpen(fs vfs.FS, wo wal.Options, c Committer, now func() time.Time, hz int, snap bool) (*Engine, wal.ReplayInfo, error) {
 	wo.FS = fs
 	if wo.Dir == "" {
 		wo.Dir = rcDir
@@ -233,8 +241,13 @@ func rcOpen(fs vfs.FS, wo wal.Options, c Committer, now func() time.Time, hz int
 	if wo.Logger == nil {
 		wo.Logger = rcQuiet
 	}
+	var so *SnapshotOptions
+	if snap {
+		// Small blocks: a snapshot of these few keys still has several.
+		so = &SnapshotOptions{FS: fs, Dir: rcSnapDir, BlockSize: 64}
+	}
 	e, err := Open(Options{Databases: rcDatabases, Shards: rcShards, Committer: c, Now: now,
-		ActiveExpireHz: hz, Logger: rcQuiet, WAL: &wo})
+		ActiveExpireHz: hz, Logger: rcQuiet, WAL: &wo, Snapshots: so})
 	if err != nil {
 		return nil, wal.ReplayInfo{}, err
 	}
@@ -249,9 +262,12 @@ func rcOpen(fs vfs.FS, wo wal.Options, c Committer, now func() time.Time, hz int
 // rcRecoverRaw opens an engine over a crash image and checks that it loads,
 // that its log holds exactly LSNs 1..L, and that L >= acked. It returns the
 // engine (the caller closes it), L and the replay's info.
-func rcRecoverRaw(t *testing.T, img vfs.FS, wo wal.Options, acked uint64, what string) (*Engine, uint64, wal.ReplayInfo) {
+//
+// With snap, the engine loads the newest snapshot first, so the log is
+// replayed from after its stamps: the replay ends at L, wherever it starts.
+func rcRecoverRaw(t *testing.T, img vfs.FS, wo wal.Options, acked uint64, what string, snap bool) (*Engine, uint64, wal.ReplayInfo) {
 	t.Helper()
-	r, info, err := rcOpen(img, wo, nil, rcFixedNow, -1)
+	r, info, err := rcOpen(img, wo, nil, rcFixedNow, -1, snap)
 	if err != nil {
 		t.Fatalf("%s: recovery failed: %v", what, err)
 	}
@@ -260,7 +276,11 @@ func rcRecoverRaw(t *testing.T, img vfs.FS, wo wal.Options, acked uint64, what s
 		t.Fatalf("%s: recovered up to LSN %d, but LSN %d was acknowledged durable (WaitSynced returned nil) before the crash (torn tail: %+v)",
 			what, L, acked, info.TornTail)
 	}
-	if uint64(info.Records) != L || (L > 0 && (info.FirstLSN != 1 || info.LastLSN != L)) {
+	if snap {
+		if info.Records > 0 && info.LastLSN != L {
+			t.Fatalf("%s: replay info %+v does not end at LSN %d", what, info, L)
+		}
+	} else if uint64(info.Records) != L || (L > 0 && (info.FirstLSN != 1 || info.LastLSN != L)) {
 		t.Fatalf("%s: replay info %+v does not describe LSNs 1..%d", what, info, L)
 	}
 	return r, L, info
@@ -279,7 +299,7 @@ func rcCheckPrefix(t *testing.T, m *rcModel, got map[string]string, L uint64, wh
 // rcRecover is rcRecoverRaw and rcCheckPrefix.
 func rcRecover(t *testing.T, img vfs.FS, wo wal.Options, m *rcModel, acked uint64, what string) (*Engine, uint64) {
 	t.Helper()
-	r, L, _ := rcRecoverRaw(t, img, wo, acked, what)
+	r, L, _ := rcRecoverRaw(t, img, wo, acked, what, false)
 	rcCheckPrefix(t, m, rcDump(t, r), L, what)
 	return r, L
 }
@@ -310,7 +330,13 @@ func rcWrite(e *Engine, rng *rand.Rand, clock *rcClock) (bool, error) {
 	now := clock.ms.Load()
 	val := []byte(strconv.Itoa(rng.IntN(1000)))
 	k, k2 := key(), key()
-	switch rng.IntN(12) {
+	switch rng.IntN(13) {
+	case 12:
+		if rng.IntN(6) == 0 { // now and then a FLUSHDB, logged for every shard
+			return true, e.UpdateAll(func(tx *Tx) error { return tx.FlushDB(db) })
+		}
+		db2 := rng.IntN(rcDatabases)
+		return true, e.Update([][]byte{k, k2}, func(tx *Tx) error { _, err := tx.Copy(db, k, db2, k2, rng.IntN(2) == 0); return err })
 	case 0, 1: // SET with an absolute expiry (or none, or one already past)
 		var exp int64
 		switch rng.IntN(4) {
@@ -404,11 +430,18 @@ func TestRecoveryPowerLoss(t *testing.T) {
 	if st.torn == 0 || st.lost == 0 {
 		t.Errorf("the crashes never exercised a torn tail (%d) or a lost unsynced write (%d): the test is too weak", st.torn, st.lost)
 	}
+	t.Logf("%d recoveries loaded a snapshot; %d cross-shard writes were logged whole during one", st.fromSnapshot, st.restores)
+	if rounds >= 6 && (st.fromSnapshot == 0 || st.restores == 0) {
+		t.Errorf("no recovery loaded a snapshot (%d), or no write crossed shards during one (%d): the test is too weak", st.fromSnapshot, st.restores)
+	}
 }
 
 // rcStats count what the simulated crashes exercised.
 type rcStats struct {
 	crashes, torn, beyondAcked, lost int
+	// fromSnapshot counts recoveries that loaded a snapshot; restores the
+	// cross-shard writes logged whole during a snapshot (OpRestore).
+	fromSnapshot, restores int
 }
 
 func rcPowerLossRound(t *testing.T, st *rcStats, seed uint64, round int, mode wal.SyncPolicy) {
@@ -417,16 +450,20 @@ func rcPowerLossRound(t *testing.T, st *rcStats, seed uint64, round int, mode wa
 	wo.SegmentSize = []int64{0, 4096, 700}[rng.IntN(3)]
 	wo.CompressAbove = []int{0, 48, -1}[rng.IntN(3)]
 	hz := []int{-1, 200}[rng.IntN(2)]
+	// Every other group of three rounds (one per fsync mode) also takes
+	// snapshots while the workers write, so crashes hit them at every
+	// stage: writing, renaming, retiring old files and log segments.
+	snap := (round/3)%2 == 1
 	const workers, opsPerWorker, crashesPerRound = 4, 300, 30
 	where := func(i int) string {
-		return fmt.Sprintf("seed %d round %d (sync %v, segment %d, compress %d, hz %d) crash %d",
-			seed, round, mode, wo.SegmentSize, wo.CompressAbove, hz, i)
+		return fmt.Sprintf("seed %d round %d (sync %v, segment %d, compress %d, hz %d, snapshots %v) crash %d",
+			seed, round, mode, wo.SegmentSize, wo.CompressAbove, hz, snap, i)
 	}
 
 	mem := vfs.NewMem()
 	rec := newRcRecorder()
 	clock := newRcClock()
-	e, _, err := rcOpen(mem, wo, rec, clock.now, hz)
+	e, _, err := rcOpen(mem, wo, rec, clock.now, hz, snap)
 	if err != nil {
 		t.Fatalf("%s: open: %v", where(-1), err)
 	}
@@ -469,6 +506,12 @@ func rcPowerLossRound(t *testing.T, st *rcStats, seed uint64, round int, mode wa
 				if wrng.IntN(workers*opsPerWorker) < crashesPerRound {
 					take(true)
 				}
+				if snap && wrng.IntN(60) == 0 {
+					if err := e.BGSave(); err != nil && !errors.Is(err, ErrSaveInProgress) {
+						failed.Store(fmt.Sprintf("BGSave: %v", err))
+						return
+					}
+				}
 				wrote, err := rcWrite(e, wrng, clock)
 				if !rcAllowed(err) {
 					failed.Store(fmt.Sprintf("write: unexpected error %v", err))
@@ -500,6 +543,13 @@ func rcPowerLossRound(t *testing.T, st *rcStats, seed uint64, round int, mode wa
 	}
 	last := e.LastLSN()
 	rec.check(t, last, where(-1))
+	for _, effects := range rec.byLSN {
+		for _, ef := range effects {
+			if ef.Op == OpRestore {
+				st.restores++
+			}
+		}
+	}
 	live := rcDump(t, e) // Close stopped active expiry: quiescent
 	// After a clean Close everything is durable, whatever the policy.
 	acked.Store(last)
@@ -516,8 +566,11 @@ func rcPowerLossRound(t *testing.T, st *rcStats, seed uint64, round int, mode wa
 	res := make([]recovered, len(points))
 	for i, p := range points {
 		what := where(i) + " (" + p.desc + ")"
-		r, L, info := rcRecoverRaw(t, p.img, wo, p.acked, what)
+		r, L, info := rcRecoverRaw(t, p.img, wo, p.acked, what, snap)
 		st.crashes++
+		if r.SaveStatus().LastPath != "" {
+			st.fromSnapshot++
+		}
 		if info.TornTail != nil {
 			st.torn++
 		}
@@ -552,7 +605,7 @@ func rcPowerLossRound(t *testing.T, st *rcStats, seed uint64, round int, mode wa
 			t.Fatalf("%s: the first write after recovering up to LSN %d got LSN %d", what, L, r.LastLSN())
 		}
 		img2 := p.img.CrashClone(vfs.CrashOptions{KeepUnsynced: crng, TearTail: crng.IntN(2) == 0})
-		r2, _, err := rcOpen(img2, wo, nil, rcFixedNow, -1)
+		r2, _, err := rcOpen(img2, wo, nil, rcFixedNow, -1, snap)
 		if err != nil {
 			t.Fatalf("%s: second recovery (after a synced write) failed: %v", what, err)
 		}
@@ -666,7 +719,7 @@ func rcDiskFailure(t *testing.T, seed uint64, mode wal.SyncPolicy, injErr error,
 	tog := &vfs.Toggle{}
 	rec := newRcRecorder()
 	wo := wal.Options{Sync: mode, SegmentSize: 1024} // small: rotations happen during the failure
-	e, _, err := rcOpen(vfs.NewError(mem, tog), wo, rec, rcFixedNow, -1)
+	e, _, err := rcOpen(vfs.NewError(mem, tog), wo, rec, rcFixedNow, -1, false)
 	if err != nil {
 		t.Fatalf("%s: open: %v", where, err)
 	}
@@ -771,7 +824,7 @@ func TestRecoveryHealsWithoutNewWrites(t *testing.T) {
 			mem := vfs.NewMem()
 			tog := &vfs.Toggle{}
 			rec := newRcRecorder()
-			e, _, err := rcOpen(vfs.NewError(mem, tog), wal.Options{Sync: mode}, rec, rcFixedNow, -1)
+			e, _, err := rcOpen(vfs.NewError(mem, tog), wal.Options{Sync: mode}, rec, rcFixedNow, -1, false)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -95,7 +95,7 @@ func (r *Reader) parse() error {
 	if string(d[:8]) != headerMagic {
 		return r.corrupt(0, "not a Cairn snapshot (bad magic)")
 	}
-	if got, want := binary.LittleEndian.Uint32(d[28:]), checksum(d[8:28]); got != want {
+	if got, want := binary.LittleEndian.Uint32(d[28:]), checksum(d[:28]); got != want {
 		return r.corrupt(0, "header checksum mismatch")
 	}
 	r.Header = Header{

@@ -61,6 +61,11 @@ func Create(opts WriterOptions) (*Writer, error) {
 	if err := opts.FS.MkdirAll(opts.Dir, 0o755); err != nil {
 		return nil, errors.Wrapf(err, "create snapshot directory %s", opts.Dir)
 	}
+	// The directory's own entry must be durable too, or a power loss can
+	// take the directory and every snapshot in it.
+	if err := opts.FS.SyncDir(filepath.Dir(opts.Dir)); err != nil {
+		return nil, errors.Wrapf(err, "fsync directory %s", filepath.Dir(opts.Dir))
+	}
 	tmp := filepath.Join(opts.Dir, fmt.Sprintf("temp-%d.snap.tmp", opts.Created))
 	f, err := opts.FS.Create(tmp)
 	if err != nil {

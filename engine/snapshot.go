@@ -1,0 +1,707 @@
+package engine
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"runtime"
+	"sort"
+	"sync"
+	"sync/atomic"
+	"time"
+	"unsafe"
+
+	"github.com/pkg/errors"
+
+	"github.com/cairn-db/cairn/snapshot"
+	"github.com/cairn-db/cairn/vfs"
+)
+
+// SnapshotOptions configure the engine's snapshots (Options.Snapshots).
+type SnapshotOptions struct {
+	// FS is the filesystem; default vfs.Default.
+	FS vfs.FS
+	// Dir holds the snapshot files (DIR/snapshots).
+	Dir string
+	// Rules are Redis's `save <seconds> <changes>` points: a background
+	// snapshot starts when, for any rule, at least Changes writes happened
+	// and Seconds passed since the last snapshot. Empty: no such rule.
+	Rules []SaveRule
+	// LogGrowthPercent and LogGrowthMin are Redis's
+	// auto-aof-rewrite-percentage and auto-aof-rewrite-min-size: a
+	// snapshot starts when the log has grown by LogGrowthMin bytes and by
+	// LogGrowthPercent of the last snapshot's size since it. Percent 0
+	// disables the rule.
+	LogGrowthPercent int
+	LogGrowthMin     int64
+	// BlockSize is the snapshot's raw block size; default 256 KiB.
+	BlockSize int
+}
+
+// SaveRule is one `save <seconds> <changes>` point.
+type SaveRule struct {
+	Seconds int64
+	Changes int64
+}
+
+// ErrSaveInProgress is a snapshot requested while one is being taken.
+var ErrSaveInProgress = errors.New("engine: a snapshot is already being taken")
+
+// SaveStatus is what INFO persistence reports about snapshots.
+type SaveStatus struct {
+	// InProgress: a snapshot is being taken; Started is when it began.
+	InProgress bool
+	Started    time.Time
+	// ChangesSinceSave counts writes (effects) since the last snapshot.
+	ChangesSinceSave int64
+	// LastSave is when the last successful snapshot completed (engine
+	// start when there was none).
+	LastSave time.Time
+	// LastOK: the last snapshot attempted succeeded; LastDuration is how
+	// long it took; LastErr is its error when it failed.
+	LastOK       bool
+	LastDuration time.Duration
+	LastErr      error
+	// Saves counts successful snapshots since start.
+	Saves int64
+	// LastPath, LastKeys and LastSize describe the newest snapshot file.
+	LastPath string
+	LastKeys int64
+	LastSize int64
+}
+
+// snapState is the engine's snapshot bookkeeping.
+type snapState struct {
+	// running serialises snapshots; taking holds while one is taken, and
+	// makes cross-shard writes log self-contained effects (see Rename).
+	running sync.Mutex
+	taking  atomic.Bool
+	// dirty counts effects committed since the last snapshot began.
+	dirty atomic.Int64
+
+	mu          sync.Mutex
+	status      SaveStatus
+	rules       []SaveRule
+	lastFailure time.Time
+	// logAtSave is the log's byte count when the newest snapshot began.
+	logAtSave int64
+	// kept are the min stamps of the snapshot files kept, newest first.
+	kept []keptSnapshot
+
+	stop chan struct{}
+	done chan struct{}
+	// bg is the running background snapshot, if any.
+	bg sync.WaitGroup
+}
+
+type keptSnapshot struct {
+	path     string
+	minStamp uint64
+}
+
+// Snapshotting reports whether snapshots are configured.
+func (e *Engine) Snapshotting() bool { return e.opts.Snapshots != nil }
+
+// SaveStatus returns the snapshots' state.
+func (e *Engine) SaveStatus() SaveStatus {
+	e.snap.mu.Lock()
+	st := e.snap.status
+	e.snap.mu.Unlock()
+	st.ChangesSinceSave = e.snap.dirty.Load()
+	return st
+}
+
+// SaveRules returns the `save` rules in force.
+func (e *Engine) SaveRules() []SaveRule {
+	e.snap.mu.Lock()
+	defer e.snap.mu.Unlock()
+	return append([]SaveRule(nil), e.snap.rules...)
+}
+
+// SetSaveRules replaces the `save` rules (CONFIG SET save).
+func (e *Engine) SetSaveRules(rules []SaveRule) {
+	e.snap.mu.Lock()
+	e.snap.rules = append([]SaveRule(nil), rules...)
+	e.snap.mu.Unlock()
+}
+
+// Save takes a snapshot and returns when it is durable. Clients keep
+// reading and writing meanwhile: shards are serialised one at a time, each
+// under its own read lock.
+func (e *Engine) Save() error {
+	if e.opts.Snapshots == nil {
+		return errors.New("engine: snapshots are not configured")
+	}
+	if !e.snap.running.TryLock() {
+		return ErrSaveInProgress
+	}
+	defer e.snap.running.Unlock()
+	return e.save()
+}
+
+// BGSave starts a snapshot in the background.
+func (e *Engine) BGSave() error {
+	if e.opts.Snapshots == nil {
+		return errors.New("engine: snapshots are not configured")
+	}
+	if !e.snap.running.TryLock() {
+		return ErrSaveInProgress
+	}
+	e.snap.bg.Add(1)
+	go func() {
+		defer e.snap.bg.Done()
+		defer e.snap.running.Unlock()
+		if err := e.save(); err != nil {
+			e.log.Error("background snapshot failed", "err", err)
+		}
+	}()
+	return nil
+}
+
+// save takes a snapshot; the caller holds snap.running.
+func (e *Engine) save() error {
+	so := e.opts.Snapshots
+	start := time.Now()
+	e.snap.mu.Lock()
+	e.snap.status.InProgress, e.snap.status.Started = true, start
+	e.snap.mu.Unlock()
+	dirtyAtStart := e.snap.dirty.Load()
+	logAtStart := e.LogStats().BytesWritten
+
+	path, ix, size, err := e.writeSnapshot()
+	if err == nil {
+		err = e.retire(path, ix)
+	}
+
+	e.snap.mu.Lock()
+	st := &e.snap.status
+	st.InProgress = false
+	st.LastDuration = time.Since(start)
+	st.LastOK, st.LastErr = err == nil, err
+	if err == nil {
+		st.LastSave = time.Now()
+		st.Saves++
+		st.LastPath, st.LastKeys, st.LastSize = path, ix.Keys(), size
+		e.snap.logAtSave = logAtStart
+		e.snap.dirty.Add(-dirtyAtStart)
+	} else {
+		e.snap.lastFailure = time.Now()
+	}
+	e.snap.mu.Unlock()
+	if err != nil {
+		return err
+	}
+	e.log.Info("snapshot saved", "file", path, "keys", ix.Keys(), "bytes", size,
+		"min_lsn", ix.MinStamp(), "max_lsn", ix.MaxStamp(), "elapsed", time.Since(start).Round(time.Millisecond))
+	_ = so
+	return nil
+}
+
+func (e *Engine) writeSnapshot() (string, *snapshot.Index, int64, error) {
+	so := e.opts.Snapshots
+	w, err := snapshot.Create(snapshot.WriterOptions{
+		FS: so.FS, Dir: so.Dir, Shards: len(e.shards), Created: e.nowMs(), BlockSize: so.BlockSize,
+	})
+	if err != nil {
+		return "", nil, 0, err
+	}
+	e.snap.taking.Store(true)
+	var val []byte
+	for i := range e.shards {
+		sh := &e.shards[i]
+		sh.mu.RLock()
+		w.BeginShard(i)
+		for db := range sh.dbs {
+			sd := &sh.dbs[db]
+			if sd.count == 0 {
+				continue
+			}
+			for _, m := range sd.slots {
+				for key, ent := range m {
+					var t snapshot.Type
+					t, val, err = ent.snapshotValue(val[:0])
+					if err != nil {
+						break
+					}
+					w.Add(db, t, unsafe.Slice(unsafe.StringData(key), len(key)), ent.expireAt, val)
+				}
+			}
+		}
+		// Under the lock: every write to this shard up to stamp is in the
+		// entries, none after it.
+		stamp := e.LastLSN()
+		sh.mu.RUnlock()
+		if err != nil {
+			break
+		}
+		if err = w.EndShard(stamp); err != nil {
+			break
+		}
+	}
+	e.snap.taking.Store(false)
+	if err != nil {
+		w.Abort()
+		return "", nil, 0, err
+	}
+	// A snapshot must never be ahead of the durable log: were the log to
+	// lose its unsynced tail in a crash, the snapshot would hold writes
+	// whose LSNs the log hands out again.
+	if err := e.WaitSynced(context.Background(), w.Index().MaxStamp()); err != nil {
+		w.Abort()
+		return "", nil, 0, errors.Wrap(err, "fsync the log up to the snapshot")
+	}
+	path, err := w.Commit()
+	if err != nil {
+		return "", nil, 0, err
+	}
+	var size int64
+	if fi, serr := so.FS.Stat(path); serr == nil {
+		size = fi.Size()
+	}
+	return path, w.Index(), size, nil
+}
+
+// retire keeps the new snapshot and the one before it (the fallback, should
+// the new one turn out damaged), removes older ones and the log segments
+// that neither needs.
+func (e *Engine) retire(path string, ix *snapshot.Index) error {
+	so := e.opts.Snapshots
+	e.snap.mu.Lock()
+	kept := []keptSnapshot{{path: path, minStamp: ix.MinStamp()}}
+	for _, k := range e.snap.kept {
+		if k.path != path && len(kept) < 2 {
+			kept = append(kept, k)
+		}
+	}
+	e.snap.kept = kept
+	e.snap.mu.Unlock()
+
+	names, err := so.FS.List(so.Dir)
+	if err != nil {
+		return errors.Wrapf(err, "list %s", so.Dir)
+	}
+	removed := false
+	for _, name := range names {
+		p := filepath.Join(so.Dir, name)
+		_, isSnap := snapshot.ParseFileName(name)
+		stale := isSnap && p != kept[0].path && (len(kept) < 2 || p != kept[1].path)
+		if stale || (filepath.Ext(name) == ".tmp" && !e.snap.taking.Load()) {
+			if err := so.FS.Remove(p); err != nil {
+				return errors.Wrapf(err, "remove old snapshot %s", p)
+			}
+			removed = true
+		}
+	}
+	if removed {
+		if err := so.FS.SyncDir(so.Dir); err != nil {
+			return errors.Wrapf(err, "fsync directory %s", so.Dir)
+		}
+	}
+	if e.wlog != nil && len(kept) == 2 {
+		// The log must still reach back to the older snapshot's stamps.
+		if _, err := e.wlog.RemoveSegmentsThrough(kept[1].minStamp); err != nil {
+			return errors.Wrap(err, "remove log segments the snapshots cover")
+		}
+	}
+	return nil
+}
+
+// snapshotValue returns the entry's type and value as the snapshot codecs
+// encode it, appending to dst where it must encode.
+func (ent *entry) snapshotValue(dst []byte) (snapshot.Type, []byte, error) {
+	if ent.coll == nil {
+		return snapshot.TypeString, ent.str, nil
+	}
+	return 0, dst, fmt.Errorf("engine: no snapshot codec for %v values", ent.kind())
+}
+
+// collectionFromSnapshot rebuilds a collection from its snapshot encoding.
+func collectionFromSnapshot(t snapshot.Type, value []byte) (collection, error) {
+	return nil, fmt.Errorf("engine: no snapshot codec for %v values", t)
+}
+
+// ---- loading ----
+
+// snapshotFiles lists the snapshot files in dir, newest first.
+func snapshotFiles(fs vfs.FS, dir string) ([]string, error) {
+	names, err := fs.List(dir)
+	if err != nil {
+		return nil, nil // no directory: no snapshot
+	}
+	var out []string
+	for _, n := range names {
+		if _, ok := snapshot.ParseFileName(n); ok {
+			out = append(out, filepath.Join(dir, n))
+		}
+	}
+	sort.Sort(sort.Reverse(sort.StringSlice(out)))
+	return out, nil
+}
+
+// loadSnapshot loads the newest snapshot that is sound, falling back to
+// older ones. It returns the stamps of the one loaded (nil: none).
+func (e *Engine) loadSnapshot() (*snapshot.Index, string, error) {
+	so := e.opts.Snapshots
+	files, _ := snapshotFiles(so.FS, so.Dir)
+	var firstErr error
+	for _, path := range files {
+		ix, err := e.loadSnapshotFile(path)
+		if err == nil {
+			if firstErr != nil {
+				e.log.Warn("loaded an older snapshot; the log is replayed from its stamps", "file", path)
+			}
+			return ix, path, nil
+		}
+		e.log.Error("snapshot not loaded", "file", path, "err", err)
+		if firstErr == nil {
+			firstErr = err
+		}
+		e.resetKeyspace()
+	}
+	if firstErr != nil {
+		// Nothing sound: the whole log must then rebuild the data.
+		return nil, "", errors.Wrap(firstErr, "no sound snapshot")
+	}
+	return nil, "", nil
+}
+
+// resetKeyspace empties every database, without logging (a failed load).
+func (e *Engine) resetKeyspace() {
+	for i := range e.shards {
+		for db := range e.shards[i].dbs {
+			sd := &e.shards[i].dbs[db]
+			for j := range sd.slots {
+				sd.slots[j] = nil
+			}
+			sd.count, sd.volatile = 0, nil
+		}
+	}
+}
+
+// loadSnapshotFile decodes a snapshot's blocks on every core and inserts
+// their entries. Decoded blocks become the memory of the strings they
+// hold: keys and string values point into them, so that loading costs
+// about one allocation per block, not several per key.
+func (e *Engine) loadSnapshotFile(path string) (*snapshot.Index, error) {
+	so := e.opts.Snapshots
+	r, err := snapshot.Open(so.FS, path)
+	if err != nil {
+		return nil, err
+	}
+	defer r.Close()
+	ix := r.Index
+	for _, st := range ix.Stats {
+		if st.DB >= e.dbs {
+			return nil, errors.Errorf("snapshot %s has keys in db %d, but only %d databases are configured", path, st.DB, e.dbs)
+		}
+	}
+	workers := min(runtime.GOMAXPROCS(0), max(1, len(ix.Blocks)))
+	var next atomic.Int64
+	var loaded atomic.Int64
+	errs := make([]error, workers)
+	var wg sync.WaitGroup
+	start := time.Now()
+	for wi := 0; wi < workers; wi++ {
+		wg.Add(1)
+		go func(wi int) {
+			defer wg.Done()
+			for {
+				i := int(next.Add(1) - 1)
+				if i >= len(ix.Blocks) || errs[wi] != nil {
+					return
+				}
+				n, err := e.loadBlock(r, i)
+				if err != nil {
+					errs[wi] = err
+					next.Store(int64(len(ix.Blocks)))
+					return
+				}
+				if total := loaded.Add(int64(n)); wi == 0 {
+					e.loadMu.Lock()
+					e.loadProgress.SnapshotKeys = total
+					e.loadMu.Unlock()
+				}
+			}
+		}(wi)
+	}
+	done := make(chan struct{})
+	go func() {
+		t := time.NewTicker(3 * time.Second)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-t.C:
+				e.log.Info("loading the snapshot", "file", path, "keys", loaded.Load(), "of", ix.Keys(),
+					"elapsed", time.Since(start).Round(time.Millisecond))
+			}
+		}
+	}()
+	wg.Wait()
+	close(done)
+	for _, err := range errs {
+		if err != nil {
+			return nil, err
+		}
+	}
+	e.loadMu.Lock()
+	e.loadProgress.SnapshotKeys = loaded.Load()
+	e.loadMu.Unlock()
+	return ix, nil
+}
+
+func (e *Engine) loadBlock(r *snapshot.Reader, i int) (int, error) {
+	raw, err := r.Block(i, nil)
+	if err != nil {
+		return 0, err
+	}
+	bl := r.Index.Blocks[i]
+	ents := make([]entry, bl.Entries)
+	it := snapshot.NewEntries(raw)
+	var se snapshot.Entry
+	n := 0
+	var locked *shard
+	for it.Next(&se) {
+		if n == len(ents) {
+			return 0, &snapshot.CorruptError{File: r.Path, Offset: bl.Offset,
+				Reason: fmt.Sprintf("block %d has more entries than the index's %d", i, bl.Entries)}
+		}
+		if se.DB >= e.dbs {
+			return 0, errors.Errorf("snapshot %s: key in db %d, only %d databases configured", r.Path, se.DB, e.dbs)
+		}
+		ent := &ents[n]
+		n++
+		ent.expireAt = se.ExpireAt
+		if se.Type == snapshot.TypeString {
+			ent.str = se.Value[:len(se.Value):len(se.Value)]
+		} else {
+			c, err := collectionFromSnapshot(se.Type, se.Value)
+			if err != nil {
+				return 0, errors.Wrapf(err, "snapshot %s block %d key %q", r.Path, i, se.Key)
+			}
+			ent.coll = c
+		}
+		var key string
+		if len(se.Key) > 0 {
+			key = unsafe.String(&se.Key[0], len(se.Key))
+		}
+		h := hashKeyString(key)
+		sh := &e.shards[h&e.shardMask]
+		if sh != locked {
+			if locked != nil {
+				locked.mu.Unlock()
+			}
+			sh.mu.Lock()
+			locked = sh
+		}
+		sd := &sh.dbs[se.DB]
+		slot := int(h%NumSlots) / len(e.shards)
+		sd.insert(slot, key, ent)
+	}
+	if locked != nil {
+		locked.mu.Unlock()
+	}
+	if err := it.Err(); err != nil {
+		return 0, &snapshot.CorruptError{File: r.Path, Offset: bl.Offset, Reason: fmt.Sprintf("block %d: %v", i, err)}
+	}
+	if n != bl.Entries {
+		return 0, &snapshot.CorruptError{File: r.Path, Offset: bl.Offset,
+			Reason: fmt.Sprintf("block %d has %d entries, the index says %d", i, n, bl.Entries)}
+	}
+	return n, nil
+}
+
+// insert adds a new key to a slot (a key a snapshot holds once).
+func (sd *shardDB) insert(slot int, key string, ent *entry) {
+	m := sd.slots[slot]
+	if m == nil {
+		m = make(map[string]*entry, 4)
+		sd.slots[slot] = m
+	}
+	if old, ok := m[key]; ok {
+		if old.expireAt != 0 {
+			delete(sd.volatile, key)
+		}
+	} else {
+		sd.count++
+	}
+	m[key] = ent
+	if ent.expireAt != 0 {
+		if sd.volatile == nil {
+			sd.volatile = make(map[string]struct{})
+		}
+		sd.volatile[key] = struct{}{}
+	}
+}
+
+// replayStamps maps a key to the stamp of its shard in the loaded
+// snapshot, whatever the current shard count.
+type replayStamps struct {
+	stamps   []uint64
+	mask     uint32
+	min, max uint64
+}
+
+func newReplayStamps(stamps []uint64) *replayStamps {
+	rs := &replayStamps{stamps: stamps, mask: uint32(len(stamps) - 1)}
+	if len(stamps)&(len(stamps)-1) != 0 {
+		rs.mask = 0 // not a power of two: never written so; be safe
+	}
+	rs.min, rs.max = stamps[0], stamps[0]
+	for _, s := range stamps {
+		rs.min, rs.max = min(rs.min, s), max(rs.max, s)
+	}
+	return rs
+}
+
+func (rs *replayStamps) of(key []byte) uint64 {
+	if rs.mask == 0 && len(rs.stamps) != 1 {
+		return rs.min
+	}
+	return rs.stamps[(hashKey(key)%NumSlots)&rs.mask]
+}
+
+// shardsBefore marks the current shards all of whose slots have a stamp
+// before lsn (so a flush at lsn is not yet in them). With the snapshot's
+// shard count equal to the engine's, that is exactly the shard's stamp.
+func (rs *replayStamps) shardsBefore(lsn uint64, shards int, dst []bool) []bool {
+	dst = append(dst[:0], make([]bool, shards)...)
+	for i := range dst {
+		dst[i] = true
+	}
+	for slot := 0; slot < NumSlots; slot++ {
+		if rs.stamps[uint32(slot)&rs.mask] >= lsn {
+			dst[slot%shards] = false
+		}
+	}
+	return dst
+}
+
+// flushFiltered applies a flush to the shards a snapshot had not yet
+// seen it in. (A flush is logged alone in its record.)
+func (e *Engine) flushFiltered(ef *Effect, shards []bool) {
+	for i := range e.shards {
+		if !shards[i] {
+			continue
+		}
+		for db := range e.shards[i].dbs {
+			if ef.Op == OpFlushDB && db != ef.DB {
+				continue
+			}
+			sd := &e.shards[i].dbs[db]
+			for j := range sd.slots {
+				sd.slots[j] = nil
+			}
+			sd.count, sd.volatile = 0, nil
+		}
+	}
+}
+
+// noteLoadedSnapshot remembers the loaded snapshot and the one before it
+// as the files kept, so that the next snapshot retires the right ones.
+func (e *Engine) noteLoadedSnapshot(path string, ix *snapshot.Index) {
+	kept := []keptSnapshot{{path: path, minStamp: ix.MinStamp()}}
+	files, _ := snapshotFiles(e.opts.Snapshots.FS, e.opts.Snapshots.Dir)
+	for _, f := range files {
+		if f >= path {
+			continue
+		}
+		if r, err := snapshot.Open(e.opts.Snapshots.FS, f); err == nil {
+			kept = append(kept, keptSnapshot{path: f, minStamp: r.Index.MinStamp()})
+			r.Close()
+			break
+		}
+	}
+	e.snap.mu.Lock()
+	e.snap.kept = kept
+	e.snap.status.LastPath, e.snap.status.LastKeys = path, ix.Keys()
+	e.snap.mu.Unlock()
+}
+
+// ---- scheduling ----
+
+// snapshotLoop starts snapshots by the save rules and the log-growth rule.
+func (e *Engine) snapshotLoop() {
+	defer close(e.snap.done)
+	t := time.NewTicker(100 * time.Millisecond)
+	defer t.Stop()
+	for {
+		select {
+		case <-e.snap.stop:
+			return
+		case <-t.C:
+			if reason := e.snapshotDue(time.Now()); reason != "" {
+				if err := e.BGSave(); err == nil {
+					e.log.Info("starting a background snapshot", "reason", reason)
+				}
+			}
+		}
+	}
+}
+
+// snapshotDue says why a snapshot should start now, or "".
+func (e *Engine) snapshotDue(now time.Time) string {
+	so := e.opts.Snapshots
+	dirty := e.snap.dirty.Load()
+	e.snap.mu.Lock()
+	defer e.snap.mu.Unlock()
+	st := e.snap.status
+	if st.InProgress {
+		return ""
+	}
+	// After a failure, wait a little before trying again (as Redis does).
+	if !e.snap.lastFailure.IsZero() && now.Sub(e.snap.lastFailure) < 5*time.Second {
+		return ""
+	}
+	elapsed := int64(now.Sub(st.LastSave) / time.Second)
+	for _, r := range e.snap.rules {
+		if dirty >= r.Changes && elapsed >= r.Seconds && dirty > 0 {
+			return fmt.Sprintf("%d changes in %d seconds", r.Changes, r.Seconds)
+		}
+	}
+	if e.wlog != nil && so.LogGrowthPercent > 0 {
+		grown := e.LogStats().BytesWritten - e.snap.logAtSave
+		base := st.LastSize
+		if grown >= so.LogGrowthMin && grown*100 >= base*int64(so.LogGrowthPercent) {
+			return fmt.Sprintf("the log grew by %d bytes", grown)
+		}
+	}
+	return ""
+}
+
+// ---- writes that cross shards while a snapshot is taken ----
+
+// crossShardDuringSnapshot reports whether a write that moves a value from
+// src to dst must log it self-contained: while a snapshot is being taken,
+// src's shard may be stamped after the write and dst's before it (or the
+// reverse), and recovery then replays only one side of an OpRename. So
+// such writes log the delete and the whole value instead.
+func (tx *Tx) crossShardDuringSnapshot(src, dst []byte) bool {
+	return tx.e.snap.taking.Load() && hashKey(src)&tx.e.shardMask != hashKey(dst)&tx.e.shardMask
+}
+
+// recordRestore logs key's value whole (OpRestore).
+func (tx *Tx) recordRestore(db int, key []byte, ent *entry) error {
+	t, val, err := ent.snapshotValue(nil)
+	if err != nil {
+		return err
+	}
+	if t == snapshot.TypeString {
+		val = cloneBytes(val) // the string may change in place later in the tx
+	}
+	tx.record(Effect{Op: OpRestore, DB: db, Key: key, Offset: int64(t), ExpireAt: ent.expireAt, Value: val})
+	return nil
+}
+
+// entryFromSnapshot builds an entry from a value in the snapshot encoding.
+func entryFromSnapshot(t snapshot.Type, value []byte, expireAt int64) (*entry, error) {
+	if t == snapshot.TypeString {
+		return &entry{str: cloneBytes(value), expireAt: expireAt}, nil
+	}
+	c, err := collectionFromSnapshot(t, value)
+	if err != nil {
+		return nil, err
+	}
+	return &entry{coll: c, expireAt: expireAt}, nil
+}
