@@ -159,6 +159,7 @@ func Open(opts Options) (*Engine, error) {
 		}
 		e.opts.Snapshots = &s
 		e.snap.rules = append([]SaveRule(nil), s.Rules...)
+		e.snap.growthPercent, e.snap.growthMin = s.LogGrowthPercent, s.LogGrowthMin
 		e.loading.Store(true)
 	}
 	if opts.WAL != nil {

@@ -83,6 +83,12 @@ type snapState struct {
 	status      SaveStatus
 	rules       []SaveRule
 	lastFailure time.Time
+	// scheduled: BGSAVE SCHEDULE asked for a snapshot once the running
+	// one is done.
+	scheduled bool
+	// growthPercent and growthMin are the log-growth rule in force.
+	growthPercent int
+	growthMin     int64
 	// logAtSave is the log's byte count when the newest snapshot began.
 	logAtSave int64
 	// kept are the min stamps of the snapshot files kept, newest first.
@@ -116,6 +122,14 @@ func (e *Engine) SaveRules() []SaveRule {
 	e.snap.mu.Lock()
 	defer e.snap.mu.Unlock()
 	return append([]SaveRule(nil), e.snap.rules...)
+}
+
+// SetLogGrowth replaces the log-growth rule (CONFIG SET
+// auto-aof-rewrite-percentage / auto-aof-rewrite-min-size).
+func (e *Engine) SetLogGrowth(percent int, minBytes int64) {
+	e.snap.mu.Lock()
+	e.snap.growthPercent, e.snap.growthMin = percent, minBytes
+	e.snap.mu.Unlock()
 }
 
 // SetSaveRules replaces the `save` rules (CONFIG SET save).
@@ -156,6 +170,25 @@ func (e *Engine) BGSave() error {
 		}
 	}()
 	return nil
+}
+
+// ScheduleSave asks for a background snapshot as soon as the running one
+// is done (BGSAVE SCHEDULE).
+func (e *Engine) ScheduleSave() {
+	e.snap.mu.Lock()
+	e.snap.scheduled = true
+	e.snap.mu.Unlock()
+}
+
+// SaveWaiting is Save, but waits for a running snapshot to finish first
+// instead of failing (the snapshot at shutdown).
+func (e *Engine) SaveWaiting() error {
+	if e.opts.Snapshots == nil {
+		return errors.New("engine: snapshots are not configured")
+	}
+	e.snap.running.Lock()
+	defer e.snap.running.Unlock()
+	return e.save()
 }
 
 // save takes a snapshot; the caller holds snap.running.
@@ -642,13 +675,16 @@ func (e *Engine) snapshotLoop() {
 
 // snapshotDue says why a snapshot should start now, or "".
 func (e *Engine) snapshotDue(now time.Time) string {
-	so := e.opts.Snapshots
 	dirty := e.snap.dirty.Load()
 	e.snap.mu.Lock()
 	defer e.snap.mu.Unlock()
 	st := e.snap.status
 	if st.InProgress {
 		return ""
+	}
+	if e.snap.scheduled {
+		e.snap.scheduled = false
+		return "BGSAVE SCHEDULE"
 	}
 	// After a failure, wait a little before trying again (as Redis does).
 	if !e.snap.lastFailure.IsZero() && now.Sub(e.snap.lastFailure) < 5*time.Second {
@@ -660,10 +696,10 @@ func (e *Engine) snapshotDue(now time.Time) string {
 			return fmt.Sprintf("%d changes in %d seconds", r.Changes, r.Seconds)
 		}
 	}
-	if e.wlog != nil && so.LogGrowthPercent > 0 {
+	if pct := e.snap.growthPercent; e.wlog != nil && pct > 0 {
 		grown := e.LogStats().BytesWritten - e.snap.logAtSave
 		base := st.LastSize
-		if grown >= so.LogGrowthMin && grown*100 >= base*int64(so.LogGrowthPercent) {
+		if grown >= e.snap.growthMin && grown*100 >= base*int64(pct) {
 			return fmt.Sprintf("the log grew by %d bytes", grown)
 		}
 	}

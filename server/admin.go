@@ -350,6 +350,10 @@ func (s *Server) applyConfig(cfg Config) {
 	if p, err := wal.ParseSyncPolicy(cfg.AppendFsync); err == nil {
 		s.eng.SetSyncPolicy(p)
 	}
+	if rules, err := ParseSaveRules(cfg.Save); err == nil {
+		s.eng.SetSaveRules(rules)
+	}
+	s.eng.SetLogGrowth(cfg.AutoAOFRewritePercentage, cfg.AutoAOFRewriteMinSize)
 }
 
 func cmdConfigResetStat(c *client, args [][]byte) {
@@ -380,9 +384,14 @@ func cmdTime(c *client, args [][]byte) {
 }
 
 func cmdShutdown(c *client, args [][]byte) {
+	save := int32(0)
 	for _, a := range args[1:] {
 		switch {
-		case equalFold(a, "nosave"), equalFold(a, "save"), equalFold(a, "now"), equalFold(a, "force"):
+		case equalFold(a, "nosave"):
+			save = 2
+		case equalFold(a, "save"):
+			save = 1
+		case equalFold(a, "now"), equalFold(a, "force"):
 		case equalFold(a, "abort"):
 			c.writeError("ERR No shutdown in progress.")
 			return
@@ -390,6 +399,9 @@ func cmdShutdown(c *client, args [][]byte) {
 			c.writeError(msgSyntax)
 			return
 		}
+	}
+	if save != 0 {
+		c.s.shutdownSave.Store(save)
 	}
 	c.s.log.Info("user requested shutdown", "client", c.addr)
 	c.closeAfterReply = true

@@ -29,6 +29,12 @@ type Config struct {
 	Timeout     int      // idle client timeout in seconds; 0: never
 	// ProtoMaxBulkLen bounds a bulk argument; default 512mb.
 	ProtoMaxBulkLen int64
+	// AutoAOFRewritePercentage and AutoAOFRewriteMinSize: a snapshot is
+	// taken (and the log it covers deleted) once the log has grown by this
+	// percentage of the last snapshot's size and by at least this many
+	// bytes; default 100 and 64mb; percentage 0 disables it.
+	AutoAOFRewritePercentage int
+	AutoAOFRewriteMinSize    int64
 }
 
 // DefaultConfig returns the defaults, as redis-server has them (but for the
@@ -46,6 +52,9 @@ func DefaultConfig() *Config {
 		Hz:              10,
 		MaxClients:      10000,
 		ProtoMaxBulkLen: 512 << 20,
+
+		AutoAOFRewritePercentage: 100,
+		AutoAOFRewriteMinSize:    64 << 20,
 	}
 }
 
@@ -116,6 +125,19 @@ var directives = []directive{
 	{name: "timeout", help: "close idle clients after this many seconds (0: never)", mutable: true,
 		get: func(c *Config) string { return strconv.Itoa(c.Timeout) },
 		set: func(c *Config, a []string) error { return setInt(&c.Timeout, a[0], 0, 1<<30) }},
+	{name: "auto-aof-rewrite-percentage", help: "snapshot once the log grew by this % of the last snapshot (0: never)", mutable: true,
+		get: func(c *Config) string { return strconv.Itoa(c.AutoAOFRewritePercentage) },
+		set: func(c *Config, a []string) error { return setInt(&c.AutoAOFRewritePercentage, a[0], 0, 1<<30) }},
+	{name: "auto-aof-rewrite-min-size", help: "...and by at least this many bytes (units: kb mb gb)", mutable: true,
+		get: func(c *Config) string { return strconv.FormatInt(c.AutoAOFRewriteMinSize, 10) },
+		set: func(c *Config, a []string) error {
+			n, err := ParseMemory(a[0])
+			if err != nil || n < 0 {
+				return errBadArgs
+			}
+			c.AutoAOFRewriteMinSize = n
+			return nil
+		}},
 	{name: "proto-max-bulk-len", help: "largest bulk argument, in bytes (units: kb mb gb)", mutable: true,
 		get: func(c *Config) string { return strconv.FormatInt(c.ProtoMaxBulkLen, 10) },
 		set: func(c *Config, a []string) error {

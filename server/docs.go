@@ -34,6 +34,9 @@ func mergeSyntax(maps ...map[string]string) map[string]string {
 // coreSyntax documents the spine's families: strings, keys, connection,
 // server and persistence.
 var coreSyntax = map[string]string{
+	"save":        "",
+	"bgsave":      "[SCHEDULE]",
+	"lastsave":    "",
 	"get":         "key",
 	"set":         "key value [NX | XX] [GET] [EX seconds | PX milliseconds | EXAT unix-time-seconds | PXAT unix-time-milliseconds | KEEPTTL]",
 	"setnx":       "key value",

@@ -2,13 +2,19 @@ package server
 
 import (
 	"context"
+	"errors"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/cairn-db/cairn/engine"
 )
 
 func persistenceCommands() []*command {
 	return []*command{
+		plainCmd("save", 1, flagAdmin|flagNoScript, grpSrv, "1.0.0", "Synchronously save the dataset to disk", cmdSave),
+		plainCmd("bgsave", -1, flagAdmin|flagNoScript, grpSrv, "1.0.0", "Asynchronously save the dataset to disk", cmdBGSave),
+		plainCmd("lastsave", 1, flagLoading|flagStale|flagFast, grpSrv, "1.0.0", "Get the UNIX time stamp of the last successful save to disk", cmdLastSave),
 		plainCmd("waitaof", 4, flagNoScript, grpK, "7.2.0",
 			"Block the client until all the previous write commands are fsynced to the AOF of the local Redis and/or at least the specified number of replicas", cmdWaitAOF),
 	}
@@ -58,6 +64,75 @@ func cmdWaitAOF(c *client, args [][]byte) {
 	c.writeInt(0)
 }
 
+// ParseSaveRules parses the save directive: "<seconds> <changes> ...".
+func ParseSaveRules(s string) ([]engine.SaveRule, error) {
+	f := strings.Fields(s)
+	if len(f)%2 != 0 {
+		return nil, errBadArgs
+	}
+	var rules []engine.SaveRule
+	for i := 0; i < len(f); i += 2 {
+		secs, err1 := strconv.ParseInt(f[i], 10, 64)
+		changes, err2 := strconv.ParseInt(f[i+1], 10, 64)
+		if err1 != nil || err2 != nil || secs < 0 || changes < 0 {
+			return nil, errBadArgs
+		}
+		rules = append(rules, engine.SaveRule{Seconds: secs, Changes: changes})
+	}
+	return rules, nil
+}
+
+// cmdSave takes a snapshot and answers when it is durable. Unlike Redis's
+// SAVE it blocks only its own client: the others keep being served.
+func cmdSave(c *client, args [][]byte) {
+	if !c.s.eng.Snapshotting() {
+		c.writeError("ERR snapshots are not configured")
+		return
+	}
+	err := c.s.eng.Save()
+	switch {
+	case errors.Is(err, engine.ErrSaveInProgress):
+		c.writeError("ERR Background save already in progress")
+	case err != nil:
+		c.s.log.Error("SAVE failed", "err", err)
+		c.writeError("ERR")
+	default:
+		c.writeOK()
+	}
+}
+
+// cmdBGSave: BGSAVE [SCHEDULE].
+func cmdBGSave(c *client, args [][]byte) {
+	schedule := false
+	if len(args) > 1 {
+		if len(args) > 2 || !equalFold(args[1], "schedule") {
+			c.writeError(msgSyntax)
+			return
+		}
+		schedule = true
+	}
+	if !c.s.eng.Snapshotting() {
+		c.writeError("ERR snapshots are not configured")
+		return
+	}
+	err := c.s.eng.BGSave()
+	switch {
+	case errors.Is(err, engine.ErrSaveInProgress) && schedule:
+		c.s.eng.ScheduleSave()
+		c.writeSimple("Background saving scheduled")
+	case errors.Is(err, engine.ErrSaveInProgress):
+		c.writeError("ERR Background save already in progress")
+	case err != nil:
+		c.writeError("ERR " + sanitize(err.Error()))
+	default:
+		c.writeSimple("Background saving started")
+	}
+}
+
+func cmdLastSave(c *client, args [][]byte) {
+	c.writeInt(c.s.eng.SaveStatus().LastSave.Unix())
+}
+
 // writePersistenceInfo writes INFO persistence, with Redis's field names.
 func (s *Server) writePersistenceInfo(b *strings.Builder) {
 	eng := s.eng
@@ -90,16 +165,28 @@ func (s *Server) writePersistenceInfo(b *strings.Builder) {
 		infoLine(b, "loading_eta_seconds", eta)
 		infoLine(b, "loading_records", p.Records)
 	}
-	infoLine(b, "rdb_changes_since_last_save", 0)
-	infoLine(b, "rdb_bgsave_in_progress", 0)
-	infoLine(b, "rdb_last_save_time", s.started.Unix())
-	infoLine(b, "rdb_last_bgsave_status", "ok")
-	infoLine(b, "rdb_last_bgsave_time_sec", -1)
-	infoLine(b, "rdb_current_bgsave_time_sec", -1)
-	infoLine(b, "rdb_saves", 0)
+	ss := eng.SaveStatus()
+	infoLine(b, "rdb_changes_since_last_save", ss.ChangesSinceSave)
+	infoLine(b, "rdb_bgsave_in_progress", boolInt(ss.InProgress))
+	infoLine(b, "rdb_last_save_time", ss.LastSave.Unix())
+	infoLine(b, "rdb_last_bgsave_status", okErr(ss.LastOK))
+	lastSecs, curSecs := int64(-1), int64(-1)
+	if ss.Saves > 0 || !ss.LastOK {
+		lastSecs = int64(ss.LastDuration.Round(time.Second) / time.Second)
+	}
+	if ss.InProgress {
+		curSecs = int64(time.Since(ss.Started) / time.Second)
+	}
+	infoLine(b, "rdb_last_bgsave_time_sec", lastSecs)
+	infoLine(b, "rdb_current_bgsave_time_sec", curSecs)
+	infoLine(b, "rdb_saves", ss.Saves)
 	infoLine(b, "rdb_last_cow_size", 0)
 	infoLine(b, "rdb_last_load_keys_expired", 0)
-	infoLine(b, "rdb_last_load_keys_loaded", 0)
+	infoLine(b, "rdb_last_load_keys_loaded", eng.Progress().SnapshotKeys)
+	// Cairn's own: the newest snapshot file.
+	infoLine(b, "snapshot_last_file", ss.LastPath)
+	infoLine(b, "snapshot_last_keys", ss.LastKeys)
+	infoLine(b, "snapshot_last_size", ss.LastSize)
 	infoLine(b, "aof_enabled", boolInt(eng.Durable()))
 	infoLine(b, "aof_rewrite_in_progress", 0)
 	infoLine(b, "aof_rewrite_scheduled", 0)
@@ -128,6 +215,13 @@ func (s *Server) writePersistenceInfo(b *strings.Builder) {
 		infoLine(b, "aof_last_lsn", eng.LastLSN())
 		infoLine(b, "aof_fsyncs", st.Fsyncs)
 	}
+}
+
+func okErr(ok bool) string {
+	if ok {
+		return "ok"
+	}
+	return "err"
 }
 
 func boolInt(b bool) int {

@@ -50,6 +50,9 @@ type Server struct {
 	onShut   func()
 	levelVar *slog.LevelVar
 	shutOnce sync.Once
+	// shutdownSave is what SHUTDOWN asked of the snapshot: 0 the default
+	// (save if there are save rules and changes), 1 SAVE, 2 NOSAVE.
+	shutdownSave atomic.Int32
 
 	mu        sync.Mutex
 	listeners []net.Listener
@@ -226,6 +229,20 @@ func LogLevel(name string) slog.Level {
 		return slog.LevelWarn
 	}
 	return slog.LevelInfo
+}
+
+// ShutdownSnapshot says whether a snapshot should be taken before exiting:
+// SHUTDOWN SAVE asks for one, SHUTDOWN NOSAVE forbids it, and otherwise
+// there is one when save rules are configured and data changed, as
+// redis-server does.
+func (s *Server) ShutdownSnapshot() bool {
+	switch s.shutdownSave.Load() {
+	case 1:
+		return s.eng.Snapshotting()
+	case 2:
+		return false
+	}
+	return s.eng.Snapshotting() && len(s.eng.SaveRules()) > 0 && s.eng.SaveStatus().ChangesSinceSave > 0
 }
 
 // requestShutdown runs the shutdown hook once.

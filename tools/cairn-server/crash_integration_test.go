@@ -134,8 +134,13 @@ func TestCrashRecovery(t *testing.T) {
 		})
 	}
 	t.Logf("crash suite: seed %d, %v in all", seed, time.Since(began).Round(time.Second))
+	loads := 0
 	for _, st := range all {
 		t.Log(st.String())
+		loads += st.snapshotLoads
+	}
+	if cycles >= 10 && loads == 0 && !t.Failed() {
+		t.Errorf("no restart loaded a snapshot: the suite did not exercise snapshots")
 	}
 }
 
@@ -152,6 +157,8 @@ type crashStats struct {
 	maxRecovery            time.Duration // spawn to `data loaded`
 	maxRecords             uint64
 	probesConfirmed        int
+	bgsaves                int   // background snapshots started by the workload
+	snapshotLoads          int   // restarts that loaded a snapshot
 	fsyncs                 int64 // aof_fsyncs last seen before each kill, summed
 	killDelay              time.Duration
 }
@@ -163,10 +170,12 @@ func (s *crashStats) String() string {
 	}
 	return fmt.Sprintf("%-8s kill cycles %d (+%d clean shutdowns, %d kills during recovery), avg kill delay %v; "+
 		"writes sent %d, acknowledged %d, in flight at kill %d (recovered %d); acknowledged lost %d (in %d cycles), max window %v; "+
-		"torn tails %d; WAITAOF-confirmed probes %d; fsyncs %d; max recovery %v (max records %d)",
+		"torn tails %d; WAITAOF-confirmed probes %d; fsyncs %d; max recovery %v (max records %d); "+
+		"snapshots started %d, restarts from a snapshot %d",
 		s.mode, s.cycles, s.cleanChecks, s.recoveryCrashes, avgDelay.Round(time.Millisecond),
 		s.opsSent, s.opsAcked, s.inflight, s.inflightKept, s.ackedLost, s.lossCycles, s.maxLossWindow,
-		s.tornTails, s.probesConfirmed, s.fsyncs, s.maxRecovery.Round(time.Millisecond), s.maxRecords)
+		s.tornTails, s.probesConfirmed, s.fsyncs, s.maxRecovery.Round(time.Millisecond), s.maxRecords,
+		s.bgsaves, s.snapshotLoads)
 }
 
 // runCrashMode runs n kill cycles under one fsync mode, crashPerDir per
@@ -701,6 +710,7 @@ type crashRun struct {
 	probeConfirmed int64  // the highest value WAITAOF confirmed (0: none)
 	probeLSNBound  uint64 // an LSN WAITAOF confirmed durable
 	fsyncs         int64  // aof_fsyncs last seen
+	bgsaves        int    // BGSAVEs that started a snapshot
 
 	killMono time.Time
 	exitMs   int64
@@ -721,7 +731,7 @@ type loadInfo struct {
 	records, segments, lastLSN uint64
 }
 
-var loadedRE = regexp.MustCompile(`msg="data loaded" records=(\d+) segments=(\d+) last_lsn=(\d+)`)
+var loadedRE = regexp.MustCompile(`msg="data loaded" snapshot_keys=(\d+) records=(\d+) segments=(\d+) last_lsn=(\d+)`)
 
 // spawnDir starts the server on dir under the lineage's mode, on a free
 // port, and waits for `data loaded`.
@@ -786,9 +796,12 @@ func (l *crashLineage) start(t *testing.T, c cycleChoice) *proc {
 		t.Fatalf("%s: no parsable `data loaded` line in:\n%s", l.mode, log)
 	}
 	var li loadInfo
-	li.records, _ = strconv.ParseUint(m[1], 10, 64)
-	li.segments, _ = strconv.ParseUint(m[2], 10, 64)
-	li.lastLSN, _ = strconv.ParseUint(m[3], 10, 64)
+	if m[1] != "0" {
+		l.st.snapshotLoads++
+	}
+	li.records, _ = strconv.ParseUint(m[2], 10, 64)
+	li.segments, _ = strconv.ParseUint(m[3], 10, 64)
+	li.lastLSN, _ = strconv.ParseUint(m[4], 10, 64)
 	l.st.maxRecords = max(l.st.maxRecords, li.records)
 
 	// LSNs: dense from 1 while there is no snapshot, and never behind
@@ -882,6 +895,7 @@ func (l *crashLineage) killCycle(t *testing.T, c cycleChoice) {
 	l.st.cycles++
 	l.st.killDelay += c.delay
 	l.st.fsyncs += run.fsyncs
+	l.st.bgsaves += run.bgsaves
 	l.prev = run
 }
 
@@ -957,12 +971,61 @@ func (l *crashLineage) runWorkload(p *proc, run *crashRun, seed uint64, stop cha
 		}()
 	}
 	go func() { w.clients.Wait(); close(w.clientsDone) }()
-	w.probe.Add(1)
+	w.probe.Add(2)
 	go func() {
 		defer w.probe.Done()
 		l.runProbe(p.addr(), run, stop)
 	}()
+	go func() {
+		defer w.probe.Done()
+		l.runSnapshotter(p.addr(), run, stop)
+	}()
 	return w
+}
+
+// dial connects a helper client of the workload (nil, recorded as an I/O
+// failure, if it cannot).
+func (run *crashRun) dial(addr, who string) *resptest.Client {
+	nc, err := net.DialTimeout("tcp", addr, crashIOTimeout)
+	if err != nil {
+		run.fail(&run.ioErr, "%s: dial: %v", who, err)
+		return nil
+	}
+	cl := resptest.NewClient(nc)
+	cl.Timeout = crashIOTimeout
+	return cl
+}
+
+// runSnapshotter starts background snapshots every few milliseconds, so
+// that kills land while one is written, renamed, or retiring old files
+// and log segments.
+func (l *crashLineage) runSnapshotter(addr string, run *crashRun, stop <-chan struct{}) {
+	cl := run.dial(addr, "snapshotter")
+	if cl == nil {
+		return
+	}
+	defer cl.Close()
+	tick := time.NewTicker(20 * time.Millisecond)
+	defer tick.Stop()
+	for i := 0; i < crashMaxOps; i++ {
+		raw, err := cl.Do("BGSAVE")
+		if err != nil {
+			return
+		}
+		switch string(raw) {
+		case "+Background saving started\r\n":
+			run.bgsaves++
+		case "-ERR Background save already in progress\r\n":
+		default:
+			run.fail(&run.liveErr, "snapshotter: BGSAVE = %q", raw)
+			return
+		}
+		select {
+		case <-stop:
+			return
+		case <-tick.C:
+		}
+	}
 }
 
 type workload struct {
@@ -1063,13 +1126,10 @@ func (l *crashLineage) runClient(addr string, c *crashClient, idx int, rng *rand
 // to the one read before it, is then durable whatever the mode. The pace
 // (a tick every 25 ms) only limits its fsyncs.
 func (l *crashLineage) runProbe(addr string, run *crashRun, stop <-chan struct{}) {
-	nc, err := net.DialTimeout("tcp", addr, crashIOTimeout)
-	if err != nil {
-		run.fail(&run.ioErr, "probe: dial: %v", err)
+	cl := run.dial(addr, "probe")
+	if cl == nil {
 		return
 	}
-	cl := resptest.NewClient(nc)
-	cl.Timeout = crashIOTimeout
 	defer cl.Close()
 	tick := time.NewTicker(25 * time.Millisecond)
 	defer tick.Stop()

@@ -67,6 +67,17 @@ func run(args []string, stdout, stderr io.Writer) int {
 		}
 		engOpts.WAL = &wal.Options{Dir: filepath.Join(cfg.Dir, "wal"), Sync: policy, Logger: logger}
 	}
+	rules, err := server.ParseSaveRules(cfg.Save)
+	if err != nil {
+		logger.Error("bad save rule", "save", cfg.Save, "err", err)
+		return 1
+	}
+	engOpts.Snapshots = &engine.SnapshotOptions{
+		Dir:              filepath.Join(cfg.Dir, "snapshots"),
+		Rules:            rules,
+		LogGrowthPercent: cfg.AutoAOFRewritePercentage,
+		LogGrowthMin:     cfg.AutoAOFRewriteMinSize,
+	}
 	eng, err := engine.Open(engOpts)
 	if err != nil {
 		logger.Error("cannot open the data directory", "dir", cfg.Dir, "err", err)
@@ -114,8 +125,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 			return
 		}
 		p := eng.Progress()
-		logger.Info("data loaded", "records", p.Records, "segments", info.Segments,
-			"last_lsn", info.LastLSN, "elapsed", p.Duration.Round(time.Millisecond))
+		logger.Info("data loaded", "snapshot_keys", p.SnapshotKeys, "records", p.Records, "segments", info.Segments,
+			"last_lsn", eng.LastLSN(), "elapsed", p.Duration.Round(time.Millisecond))
 	}()
 
 	var reason string
@@ -124,7 +135,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		reason = "signal " + sig.String()
 	case reason = <-shutdown:
 	case err := <-loadErr:
-		logger.Error("cannot load the write-ahead log; not starting", "err", err)
+		logger.Error("cannot load the data; not starting", "err", err)
 		srv.Close()
 		return 1
 	}
@@ -138,9 +149,20 @@ func run(args []string, stdout, stderr io.Writer) int {
 		logger.Info("server stopped while loading, bye")
 		return 0
 	}
+	status := 0
+	if srv.ShutdownSnapshot() {
+		logger.Info("saving a snapshot before exiting")
+		if err := eng.SaveWaiting(); err != nil {
+			logger.Error("the snapshot at shutdown failed", "err", err)
+			status = 1
+		}
+	}
 	if err := eng.Close(); err != nil {
 		logger.Error("error while closing the write-ahead log", "err", err)
 		return 1
+	}
+	if status != 0 {
+		return status
 	}
 	logger.Info("server stopped, bye")
 	return 0
