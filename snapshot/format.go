@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"hash/crc32"
+	"math"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -222,8 +223,19 @@ func decodeIndex(b []byte, dataEnd int64) (*Index, string) {
 		s := &ix.Stats[i]
 		s.DB = d.int(1 << 20)
 		s.Type = Type(d.byte())
-		s.Keys = int64(d.int(1 << 62))
-		s.Bytes = int64(d.int(1 << 62))
+		s.Keys = int64(d.int(math.MaxInt))
+		s.Bytes = int64(d.int(math.MaxInt))
+		if d.err != "" {
+			return nil, d.err
+		}
+		// The writer writes one stat per db and type that has keys, in
+		// ascending order.
+		if !s.Type.valid() || s.Keys == 0 {
+			return nil, fmt.Sprintf("stat %d: %d keys of %v", i, s.Keys, s.Type)
+		}
+		if p := ix.Stats[max(i-1, 0)]; i > 0 && (s.DB < p.DB || s.DB == p.DB && s.Type <= p.Type) {
+			return nil, fmt.Sprintf("stat %d (db %d %v) out of order", i, s.DB, s.Type)
+		}
 	}
 	if d.err == "" && len(d.b) != 0 {
 		return nil, fmt.Sprintf("%d trailing bytes in the index", len(d.b))
@@ -280,7 +292,7 @@ func (d *decoder) varint() int64 {
 // int reads a uvarint no larger than limit.
 func (d *decoder) int(limit int) int {
 	v := d.uvarint()
-	if v > uint64(limit) {
+	if limit < 0 || v > uint64(limit) {
 		d.fail("integer (out of range)")
 		return 0
 	}

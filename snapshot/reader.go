@@ -3,6 +3,7 @@ package snapshot
 import (
 	"encoding/binary"
 	"fmt"
+	"io"
 	"os"
 
 	"github.com/cairn-db/cairn/vfs"
@@ -62,7 +63,8 @@ func Open(fs vfs.FS, path string) (*Reader, error) {
 		r.data = r.mm
 	} else {
 		r.data = make([]byte, size)
-		if _, err := f.ReadAt(r.data, 0); err != nil {
+		// A ReadAt that fills the buffer may still say io.EOF.
+		if n, err := f.ReadAt(r.data, 0); err != nil && !(n == len(r.data) && errors.Is(err, io.EOF)) {
 			f.Close()
 			return nil, errors.Wrapf(err, "read %s", path)
 		}
@@ -208,6 +210,7 @@ func (r *Reader) Verify() error {
 	var e Entry
 	var elems Elems
 	stats := map[[2]int]int64{}
+	size := map[[2]int]int64{}
 	for i, bl := range r.Index.Blocks {
 		raw, err := r.Block(i, buf)
 		if err != nil {
@@ -216,9 +219,10 @@ func (r *Reader) Verify() error {
 		buf = raw
 		it := NewEntries(raw)
 		n := 0
-		for it.Next(&e) {
+		for left := len(raw); it.Next(&e); left = len(it.d.b) {
 			n++
 			stats[[2]int{e.DB, int(e.Type)}]++
+			size[[2]int{e.DB, int(e.Type)}] += int64(left - len(it.d.b))
 			if e.Type != TypeString {
 				if err := elems.Reset(e.Type, e.Value); err != nil {
 					return r.corrupt(bl.Offset, "block %d entry %d (key %q): %v", i, n, e.Key, err)
@@ -243,6 +247,9 @@ func (r *Reader) Verify() error {
 	for _, st := range r.Index.Stats {
 		if got := stats[[2]int{st.DB, int(st.Type)}]; got != st.Keys {
 			return r.corrupt(0, "db %d has %d %v keys, the index says %d", st.DB, got, st.Type, st.Keys)
+		}
+		if got := size[[2]int{st.DB, int(st.Type)}]; got != st.Bytes {
+			return r.corrupt(0, "db %d has %d bytes of %v keys, the index says %d", st.DB, got, st.Type, st.Bytes)
 		}
 		delete(stats, [2]int{st.DB, int(st.Type)})
 	}

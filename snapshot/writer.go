@@ -3,6 +3,7 @@ package snapshot
 import (
 	"encoding/binary"
 	"fmt"
+	"os"
 	"path/filepath"
 
 	"github.com/cairn-db/cairn/vfs"
@@ -58,8 +59,8 @@ func Create(opts WriterOptions) (*Writer, error) {
 	if opts.Shards <= 0 {
 		return nil, errors.New("snapshot: Shards must be positive")
 	}
-	if err := opts.FS.MkdirAll(opts.Dir, 0o755); err != nil {
-		return nil, errors.Wrapf(err, "create snapshot directory %s", opts.Dir)
+	if err := mkdirDurable(opts.FS, opts.Dir); err != nil {
+		return nil, err
 	}
 	// The directory's own entry must be durable too, or a power loss can
 	// take the directory and every snapshot in it.
@@ -101,6 +102,10 @@ func (w *Writer) AddString(db int, key []byte, expireAt int64, val []byte) {
 // Add adds an entry whose value is encoded with the value codecs
 // (AppendCount and the like; a string's value is its bytes).
 func (w *Writer) Add(db int, t Type, key []byte, expireAt int64, value []byte) {
+	if w.shard < 0 {
+		// BeginShard would drop it silently.
+		panic("snapshot: Add outside a shard")
+	}
 	start := len(w.buf)
 	w.buf = binary.AppendUvarint(w.buf, uint64(db))
 	w.buf = append(w.buf, byte(t))
@@ -236,4 +241,34 @@ func sortStats(s []Stat) {
 			s[j], s[j-1] = s[j-1], s[j]
 		}
 	}
+}
+
+// mkdirDurable creates dir and its missing parents, and fsyncs the parent
+// of each directory it creates: a new directory's name is durable only
+// then, and without it a crash after Commit could lose the whole snapshot
+// directory (and a caller that trusted Commit would have removed the log
+// the snapshot replaces).
+func mkdirDurable(fs vfs.FS, dir string) error {
+	var missing []string
+	for d := filepath.Clean(dir); ; d = filepath.Dir(d) {
+		if _, err := fs.Stat(d); err == nil {
+			break
+		} else if !errors.Is(err, os.ErrNotExist) {
+			return errors.Wrapf(err, "create snapshot directory %s", dir)
+		}
+		missing = append(missing, d)
+		if filepath.Dir(d) == d {
+			break
+		}
+	}
+	if err := fs.MkdirAll(dir, 0o755); err != nil {
+		return errors.Wrapf(err, "create snapshot directory %s", dir)
+	}
+	for i := len(missing) - 1; i >= 0; i-- {
+		parent := filepath.Dir(missing[i])
+		if err := fs.SyncDir(parent); err != nil {
+			return errors.Wrapf(err, "fsync directory %s", parent)
+		}
+	}
+	return nil
 }

@@ -1,5 +1,5 @@
 // Command cairn-inspect examines a Cairn data directory offline: it reads
-// the write-ahead log (and, later, snapshots) without a running server and
+// the write-ahead log and the snapshots without a running server and
 // without changing anything, except `wal repair`, which cuts a damaged log
 // when asked to.
 //
@@ -13,9 +13,16 @@
 //	wal DIR            the log's segments, LSN range and damage
 //	wal dump DIR       every record's LSN and decoded effects
 //	wal repair DIR     cut a damaged log at its first damage
+//	info FILE|DIR      a snapshot's header and index
+//	verify FILE|DIR    every checksum, and the log's continuity after it
+//	keys FILE|DIR      keys matching a glob, with type, TTL and size
+//	get FILE|DIR KEY   one value
+//	stats FILE|DIR     biggest keys, size and TTL histograms
+//	export FILE|DIR    Redis commands for redis-cli --pipe
 //
-// DIR is a server's data directory (the log is DIR/wal/) or the log
-// directory itself.
+// DIR is a server's data directory (the log is DIR/wal/, the snapshots
+// DIR/snapshots/) or the log or snapshots directory itself; FILE is a
+// snapshot file.
 //
 // Exit status: 0 when what was inspected is sound (or was repaired), 1 when
 // it is damaged, 2 on a usage error, 3 when it could not be read (missing
@@ -60,11 +67,27 @@ type command struct {
 	help func(w io.Writer, args []string) bool
 }
 
-// commands is the dispatch table, in the order usage lists them. The
-// snapshot commands (info, verify, keys, get, stats, export) go here too,
-// each in its own file with its own test.
+// commands is the dispatch table, in the order usage lists them. Each
+// command is in its own file.
 var commands = []command{
 	{name: "wal", summary: "inspect, dump or repair the write-ahead log", run: runWAL, help: walHelp},
+	{name: "info", summary: "a snapshot's header and index: stamps, keys per db and type", run: runInfo, help: helpFor(infoUsage)},
+	{name: "verify", summary: "every checksum of the snapshots, and that the log continues them", run: runVerify, help: helpFor(verifyUsage)},
+	{name: "keys", summary: "a snapshot's keys matching a glob, with type, TTL and size", run: runKeys, help: helpFor(keysUsage)},
+	{name: "get", summary: "one value of a snapshot, as redis-cli shows it", run: runGet, help: helpFor(getUsage)},
+	{name: "stats", summary: "biggest keys, size and TTL histograms of a snapshot", run: runStats, help: helpFor(statsUsage)},
+	{name: "export", summary: "a snapshot as Redis commands for redis-cli --pipe", run: runExport, help: helpFor(exportUsage)},
+}
+
+// helpFor is the help of a command without subcommands.
+func helpFor(usage func(io.Writer)) func(io.Writer, []string) bool {
+	return func(w io.Writer, args []string) bool {
+		if len(args) > 0 {
+			return false
+		}
+		usage(w)
+		return true
+	}
 }
 
 func main() {
