@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"runtime/debug"
 	"time"
 
 	"github.com/pkg/errors"
@@ -78,6 +79,11 @@ func (e *Engine) Load() (wal.ReplayInfo, error) {
 	e.loadMu.Unlock()
 	e.loading.Store(false)
 	e.startBackground()
+	if p := e.Progress(); p.SnapshotKeys+p.Records > 100_000 {
+		// Loading left garbage (log records, grown tables): give it back
+		// to the OS now rather than when the scavenger gets to it.
+		go debug.FreeOSMemory()
+	}
 	return info, nil
 }
 

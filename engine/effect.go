@@ -153,11 +153,8 @@ func (e *Engine) Apply(effects []Effect) error {
 
 // raw returns key's entry whether expired or not.
 func (tx *Tx) raw(db int, key []byte) *entry {
-	sd, slot := tx.slotOf(db, key)
-	if m := sd.slots[slot]; m != nil {
-		return m[string(key)]
-	}
-	return nil
+	sd, slot, h := tx.slotOf(db, key)
+	return sd.slots[slot].get(key, h)
 }
 
 func (tx *Tx) apply(ef *Effect) error {
@@ -166,7 +163,7 @@ func (tx *Tx) apply(ef *Effect) error {
 	}
 	switch ef.Op {
 	case OpSet:
-		tx.put(ef.DB, ef.Key, &entry{str: cloneBytes(ef.Value), expireAt: ef.ExpireAt})
+		tx.put(ef.DB, newStringEntry(ef.Key, ef.Value, ef.ExpireAt))
 	case OpDel:
 		tx.remove(ef.DB, ef.Key)
 	case OpExpire:
@@ -176,10 +173,10 @@ func (tx *Tx) apply(ef *Effect) error {
 	case OpSetRange:
 		ent := tx.raw(ef.DB, ef.Key)
 		if ent == nil {
-			ent = &entry{}
-			tx.put(ef.DB, ef.Key, ent)
+			ent = newStringEntry(ef.Key, nil, 0)
+			tx.put(ef.DB, ent)
 		}
-		ent.str = setRangeBytes(ent.str, int(ef.Offset), ef.Value)
+		ent.setRange(int(ef.Offset), ef.Value, true)
 	case OpRename:
 		ent := tx.raw(ef.DB, ef.Key)
 		if ent == nil {
@@ -187,7 +184,7 @@ func (tx *Tx) apply(ef *Effect) error {
 		}
 		tx.remove(ef.DB, ef.Key)
 		tx.remove(ef.DB, ef.Key2)
-		tx.put(ef.DB, ef.Key2, ent)
+		tx.put(ef.DB, ent.withKey(ef.Key2))
 	case OpCopy:
 		ent := tx.raw(ef.DB, ef.Key)
 		if ent == nil {
@@ -197,7 +194,7 @@ func (tx *Tx) apply(ef *Effect) error {
 			return err
 		}
 		tx.remove(ef.DB2, ef.Key2)
-		tx.put(ef.DB2, ef.Key2, ent.clone())
+		tx.put(ef.DB2, ent.cloneAs(ef.Key2))
 	case OpMove:
 		ent := tx.raw(ef.DB, ef.Key)
 		if ent == nil {
@@ -207,7 +204,7 @@ func (tx *Tx) apply(ef *Effect) error {
 			return err
 		}
 		tx.remove(ef.DB, ef.Key)
-		tx.put(ef.DB2, ef.Key, ent)
+		tx.put(ef.DB2, ent)
 	case OpFlushDB:
 		tx.flushDB(ef.DB)
 	case OpFlushAll:
@@ -215,12 +212,12 @@ func (tx *Tx) apply(ef *Effect) error {
 			tx.flushDB(db)
 		}
 	case OpRestore:
-		ent, err := entryFromSnapshot(snapshot.Type(ef.Offset), ef.Value, ef.ExpireAt)
+		ent, err := entryFromSnapshot(ef.Key, snapshot.Type(ef.Offset), ef.Value, ef.ExpireAt)
 		if err != nil {
 			return fmt.Errorf("engine: apply %v: %w", ef, err)
 		}
 		tx.remove(ef.DB, ef.Key)
-		tx.put(ef.DB, ef.Key, ent)
+		tx.put(ef.DB, ent)
 	default:
 		switch ef.Op.family() {
 		case KindHash:
@@ -235,16 +232,4 @@ func (tx *Tx) apply(ef *Effect) error {
 		return fmt.Errorf("engine: apply: unknown op %d", ef.Op)
 	}
 	return nil
-}
-
-// clone returns a deep copy of ent.
-func (ent *entry) clone() *entry {
-	c := *ent
-	if ent.str != nil {
-		c.str = cloneBytes(ent.str)
-	}
-	if ent.coll != nil {
-		c.coll = ent.coll.clone()
-	}
-	return &c
 }

@@ -106,12 +106,12 @@ type shard struct {
 type shardDB struct {
 	// slots[i] holds the keys of global slot i*nShards+shardIndex; nil until
 	// first used.
-	slots []map[string]*entry
+	slots []*table
 	// count is the number of keys in all slots, expired or not.
 	count int
 	// volatile holds the keys that have an expiry, for active expiry to
 	// sample. An entry is in volatile iff its expireAt != 0.
-	volatile map[string]struct{}
+	volatile *table
 }
 
 // Open returns an engine with opts applied over the defaults. Without a
@@ -145,7 +145,7 @@ func Open(opts Options) (*Engine, error) {
 	for i := range e.shards {
 		e.shards[i].dbs = make([]shardDB, opts.Databases)
 		for d := range e.shards[i].dbs {
-			e.shards[i].dbs[d].slots = make([]map[string]*entry, slotsPerShard)
+			e.shards[i].dbs[d].slots = make([]*table, slotsPerShard)
 		}
 	}
 	e.txPool.New = func() any { return &Tx{e: e} }
@@ -395,10 +395,9 @@ func (e *Engine) deleteIfExpired(keys []expiredKey) {
 	for _, k := range keys {
 		kb := []byte(k.key)
 		_ = e.Update([][]byte{kb}, func(tx *Tx) error {
-			sd, slot := tx.slotOf(k.db, kb)
-			ent := sd.slots[slot][k.key]
+			ent := tx.raw(k.db, kb)
 			if ent != nil && ent.expireAt != 0 && ent.expireAt <= tx.now {
-				tx.removeExpired(k.db, k.key)
+				tx.removeExpired(k.db, kb)
 			}
 			return nil
 		})

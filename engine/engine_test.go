@@ -60,19 +60,27 @@ func dump(e *Engine) map[string]dumpEntry {
 		for db := range e.shards[i].dbs {
 			sd := &e.shards[i].dbs[db]
 			n := 0
-			for _, m := range sd.slots {
-				for k, ent := range m {
-					out[fmt.Sprintf("%d/%q", db, k)] = dumpEntry{ent.kind(), string(ent.str), ent.expireAt}
+			for slot, t := range sd.slots {
+				if t != nil && t.len() == 0 {
+					panic(fmt.Sprintf("shard %d db %d: empty table kept in slot %d", i, db, slot))
+				}
+				t.each(func(ent *entry) bool {
+					k := ent.keyString()
+					out[fmt.Sprintf("%d/%q", db, k)] = dumpEntry{ent.kind(), entryValue(ent), ent.expireAt}
 					n++
-					if (ent.expireAt != 0) != (sd.volatile != nil && hasKey(sd.volatile, k)) {
+					if (ent.expireAt != 0) != (sd.volatile.get(ent.keyBytes(), hashKey(ent.keyBytes())) == ent) {
 						panic(fmt.Sprintf("volatile index out of step for %q", k))
 					}
-				}
+					if got := sd.slots[slot].get(ent.keyBytes(), hashKey(ent.keyBytes())); got != ent {
+						panic(fmt.Sprintf("key %q is not found where it is stored", k))
+					}
+					return true
+				})
 			}
 			if n != sd.count {
 				panic(fmt.Sprintf("shard %d db %d: count %d, have %d keys", i, db, sd.count, n))
 			}
-			if len(sd.volatile) > n {
+			if sd.volatile.len() > n {
 				panic("volatile index holds deleted keys")
 			}
 		}
@@ -80,7 +88,14 @@ func dump(e *Engine) map[string]dumpEntry {
 	return out
 }
 
-func hasKey(m map[string]struct{}, k string) bool { _, ok := m[k]; return ok }
+// entryValue describes an entry's value: a string's bytes, a collection
+// as its type prints it.
+func entryValue(ent *entry) string {
+	if ent.kind() == KindString {
+		return string(ent.value())
+	}
+	return fmt.Sprint(ent.collection())
+}
 
 // randomOp runs one random write or read against e through the public Tx API.
 func randomOp(t *testing.T, e *Engine, rng *rand.Rand, clock *testClock) {

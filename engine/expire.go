@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"math/rand/v2"
 	"sync/atomic"
 	"time"
 )
@@ -63,7 +64,7 @@ func (e *Engine) expireShard(s int) {
 	sh.mu.RLock()
 	any := false
 	for d := range sh.dbs {
-		if len(sh.dbs[d].volatile) > 0 {
+		if sh.dbs[d].volatile.len() > 0 {
 			any = true
 			break
 		}
@@ -76,19 +77,26 @@ func (e *Engine) expireShard(s int) {
 	defer e.endShard(tx)
 	for d := range sh.dbs {
 		sd := &sh.dbs[d]
-		for rounds := 0; rounds < 16 && len(sd.volatile) > 0; rounds++ {
-			sampled, expired := 0, 0
-			for k := range sd.volatile {
-				if sampled == expireSamples {
-					break
+		var sample [expireSamples]*entry
+		for rounds := 0; rounds < 16 && sd.volatile.len() > 0; rounds++ {
+			// A run of positions from a random start: a random sample.
+			vt := sd.volatile
+			n := 0
+			start := rand.IntN(vt.capacity())
+			for i := 0; i < vt.capacity() && n < len(sample); i++ {
+				if ent := vt.at(start + i); ent != nil {
+					sample[n] = ent
+					n++
 				}
-				sampled++
-				ent := sd.slots[int(hashKeyString(k)%NumSlots)/len(e.shards)][k]
-				if ent != nil && ent.expireAt != 0 && ent.expireAt <= tx.now {
-					tx.removeExpired(d, k)
+			}
+			sampled, expired := n, 0
+			for _, ent := range sample[:n] {
+				if ent.expireAt != 0 && ent.expireAt <= tx.now {
+					tx.removeExpired(d, ent.keyBytes())
 					expired++
 				}
 			}
+			clear(sample[:n])
 			if expired*100 <= sampled*expireRepeatPercent {
 				break
 			}

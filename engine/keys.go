@@ -117,7 +117,7 @@ func (tx *Tx) Rename(db int, src, dst []byte, nx bool) (bool, error) {
 		tx.remove(db, dst)
 	}
 	tx.remove(db, src)
-	tx.put(db, dst, ent)
+	tx.put(db, ent.withKey(dst))
 	if tx.recording() {
 		if tx.crossShardDuringSnapshot(src, dst) {
 			tx.record(Effect{Op: OpDel, DB: db, Key: src})
@@ -150,7 +150,7 @@ func (tx *Tx) Copy(db int, src []byte, dstDB int, dst []byte, replace bool) (boo
 		}
 		tx.remove(dstDB, dst)
 	}
-	tx.put(dstDB, dst, ent.clone())
+	tx.put(dstDB, ent.cloneAs(dst))
 	if tx.recording() {
 		if tx.crossShardDuringSnapshot(src, dst) {
 			return true, tx.recordRestore(dstDB, dst, ent)
@@ -177,7 +177,7 @@ func (tx *Tx) Move(db int, key []byte, dstDB int) (bool, error) {
 		return false, nil
 	}
 	tx.remove(db, key)
-	tx.put(dstDB, key, ent)
+	tx.put(dstDB, ent)
 	if tx.recording() {
 		tx.record(Effect{Op: OpMove, DB: db, Key: key, DB2: dstDB})
 	}

@@ -185,21 +185,23 @@ func rcDump(t *testing.T, e *Engine) map[string]string {
 		for db := range e.shards[i].dbs {
 			sd := &e.shards[i].dbs[db]
 			n, vol := 0, 0
-			for _, m := range sd.slots {
-				for k, ent := range m {
-					out[fmt.Sprintf("%d/%q", db, k)] = fmt.Sprintf("%v %q exp=%d", ent.kind(), ent.str, ent.expireAt)
+			for _, tb := range sd.slots {
+				tb.each(func(ent *entry) bool {
+					k := ent.keyString()
+					out[fmt.Sprintf("%d/%q", db, k)] = fmt.Sprintf("%v %q exp=%d", ent.kind(), entryValue(ent), ent.expireAt)
 					n++
-					_, inVol := sd.volatile[k]
+					inVol := sd.volatile.get(ent.keyBytes(), hashKey(ent.keyBytes())) == ent
 					if (ent.expireAt != 0) != inVol {
 						t.Fatalf("shard %d db %d: volatile index out of step for %q (exp %d)", i, db, k, ent.expireAt)
 					}
 					if inVol {
 						vol++
 					}
-				}
+					return true
+				})
 			}
-			if n != sd.count || vol != len(sd.volatile) {
-				t.Fatalf("shard %d db %d: count %d / volatile %d, but %d keys / %d volatile", i, db, sd.count, len(sd.volatile), n, vol)
+			if n != sd.count || vol != sd.volatile.len() {
+				t.Fatalf("shard %d db %d: count %d / volatile %d, but %d keys / %d volatile", i, db, sd.count, sd.volatile.len(), n, vol)
 			}
 		}
 	}

@@ -32,7 +32,7 @@ func (e *Engine) Keyspace() []KeyspaceInfo {
 		sh.mu.RLock()
 		for d := range sh.dbs {
 			out[d].Keys += sh.dbs[d].count
-			out[d].Expires += len(sh.dbs[d].volatile)
+			out[d].Expires += sh.dbs[d].volatile.len()
 		}
 		sh.mu.RUnlock()
 	}
@@ -49,14 +49,14 @@ func (f *ScanFilter) matchAll() bool {
 	return f.Pattern == nil || (len(f.Pattern) == 1 && f.Pattern[0] == '*')
 }
 
-func (f *ScanFilter) accepts(key string, ent *entry, now int64) bool {
+func (f *ScanFilter) accepts(ent *entry, now int64) bool {
 	if ent.expireAt != 0 && ent.expireAt <= now {
 		return false
 	}
 	if f.Kind != 0 && ent.kind() != f.Kind {
 		return false
 	}
-	return f.matchAll() || glob.Match(f.Pattern, []byte(key))
+	return f.matchAll() || glob.Match(f.Pattern, ent.keyBytes())
 }
 
 // Keys returns every live key of db matching f. Each shard is read under its
@@ -69,12 +69,13 @@ func (e *Engine) Keys(db int, f ScanFilter) [][]byte {
 		sh.mu.RLock()
 		sd := &sh.dbs[db]
 		if sd.count > 0 {
-			for _, m := range sd.slots {
-				for k, ent := range m {
-					if f.accepts(k, ent, now) {
-						out = append(out, []byte(k))
+			for _, t := range sd.slots {
+				t.each(func(ent *entry) bool {
+					if f.accepts(ent, now) {
+						out = append(out, cloneBytes(ent.keyBytes()))
 					}
-				}
+					return true
+				})
 			}
 		}
 		sh.mu.RUnlock()
@@ -110,16 +111,17 @@ func (e *Engine) Scan(db int, cursor uint64, count int, f ScanFilter) ([][]byte,
 			slot++
 			continue
 		}
-		m := sd.slots[slot/nShards]
-		if len(m) == 0 {
+		t := sd.slots[slot/nShards]
+		if t.len() == 0 {
 			empty++
 		}
-		for k, ent := range m {
+		t.each(func(ent *entry) bool {
 			visited++
-			if f.accepts(k, ent, now) {
-				out = append(out, []byte(k))
+			if f.accepts(ent, now) {
+				out = append(out, cloneBytes(ent.keyBytes()))
 			}
-		}
+			return true
+		})
 		sh.mu.RUnlock()
 		slot++
 	}
@@ -145,20 +147,22 @@ func (e *Engine) RandomKey(db int) []byte {
 			slot := (start + i) % NumSlots
 			sh := &e.shards[slot&int(e.shardMask)]
 			sh.mu.RLock()
-			m := sh.dbs[db].slots[slot/nShards]
+			t := sh.dbs[db].slots[slot/nShards]
 			var found []byte
-			if len(m) > 0 {
-				skip := rand.IntN(len(m))
-				for k, ent := range m {
+			if t.len() > 0 {
+				skip := rand.IntN(t.len())
+				t.each(func(ent *entry) bool {
 					if ent.expireAt != 0 && ent.expireAt <= now {
-						continue
+						return true
 					}
-					found = []byte(k)
+					found = ent.keyBytes()
 					if skip == 0 {
-						break
+						return false
 					}
 					skip--
-				}
+					return true
+				})
+				found = cloneBytes(found)
 			}
 			sh.mu.RUnlock()
 			if found != nil {

@@ -249,14 +249,18 @@ func (e *Engine) writeSnapshot() (string, *snapshot.Index, int64, error) {
 			if sd.count == 0 {
 				continue
 			}
-			for _, m := range sd.slots {
-				for key, ent := range m {
-					var t snapshot.Type
-					t, val, err = ent.snapshotValue(val[:0])
+			for _, t := range sd.slots {
+				t.each(func(ent *entry) bool {
+					var typ snapshot.Type
+					typ, val, err = ent.snapshotValue(val[:0])
 					if err != nil {
-						break
+						return false
 					}
-					w.Add(db, t, unsafe.Slice(unsafe.StringData(key), len(key)), ent.expireAt, val)
+					w.Add(db, typ, ent.keyBytes(), ent.expireAt, val)
+					return true
+				})
+				if err != nil {
+					break
 				}
 			}
 		}
@@ -342,8 +346,8 @@ func (e *Engine) retire(path string, ix *snapshot.Index) error {
 // snapshotValue returns the entry's type and value as the snapshot codecs
 // encode it, appending to dst where it must encode.
 func (ent *entry) snapshotValue(dst []byte) (snapshot.Type, []byte, error) {
-	if ent.coll == nil {
-		return snapshot.TypeString, ent.str, nil
+	if ent.kind() == KindString {
+		return snapshot.TypeString, ent.value(), nil
 	}
 	return 0, dst, fmt.Errorf("engine: no snapshot codec for %v values", ent.kind())
 }
@@ -428,6 +432,7 @@ func (e *Engine) loadSnapshotFile(path string) (*snapshot.Index, error) {
 			return nil, errors.Errorf("snapshot %s has keys in db %d, but only %d databases are configured", path, st.DB, e.dbs)
 		}
 	}
+	e.presize(ix)
 	workers := min(runtime.GOMAXPROCS(0), max(1, len(ix.Blocks)))
 	var next atomic.Int64
 	var loaded atomic.Int64
@@ -490,6 +495,8 @@ func (e *Engine) loadBlock(r *snapshot.Reader, i int) (int, error) {
 		return 0, err
 	}
 	bl := r.Index.Blocks[i]
+	// One allocation for the string entries of the block; their keys and
+	// values stay where the block decoded them.
 	ents := make([]entry, bl.Entries)
 	it := snapshot.NewEntries(raw)
 	var se snapshot.Entry
@@ -503,23 +510,26 @@ func (e *Engine) loadBlock(r *snapshot.Reader, i int) (int, error) {
 		if se.DB >= e.dbs {
 			return 0, errors.Errorf("snapshot %s: key in db %d, only %d databases configured", r.Path, se.DB, e.dbs)
 		}
-		ent := &ents[n]
-		n++
-		ent.expireAt = se.ExpireAt
+		var ent *entry
 		if se.Type == snapshot.TypeString {
-			ent.str = se.Value[:len(se.Value):len(se.Value)]
+			ent = &ents[n]
+			*ent = entry{expireAt: se.ExpireAt, typ: KindString, klen: uint32(len(se.Key)),
+				vlen: uint32(len(se.Value)), vcap: uint32(len(se.Value))}
+			switch {
+			case len(se.Key) > 0:
+				ent.kv = unsafe.Pointer(&se.Key[0])
+			case len(se.Value) > 0:
+				ent.kv = unsafe.Pointer(&se.Value[0])
+			}
 		} else {
 			c, err := collectionFromSnapshot(se.Type, se.Value)
 			if err != nil {
 				return 0, errors.Wrapf(err, "snapshot %s block %d key %q", r.Path, i, se.Key)
 			}
-			ent.coll = c
+			ent = newCollEntry(se.Key, c, se.ExpireAt)
 		}
-		var key string
-		if len(se.Key) > 0 {
-			key = unsafe.String(&se.Key[0], len(se.Key))
-		}
-		h := hashKeyString(key)
+		n++
+		h := hashKey(se.Key)
 		sh := &e.shards[h&e.shardMask]
 		if sh != locked {
 			if locked != nil {
@@ -528,9 +538,7 @@ func (e *Engine) loadBlock(r *snapshot.Reader, i int) (int, error) {
 			sh.mu.Lock()
 			locked = sh
 		}
-		sd := &sh.dbs[se.DB]
-		slot := int(h%NumSlots) / len(e.shards)
-		sd.insert(slot, key, ent)
+		sh.dbs[se.DB].put(int(h%NumSlots)/len(e.shards), ent, h)
 	}
 	if locked != nil {
 		locked.mu.Unlock()
@@ -545,26 +553,30 @@ func (e *Engine) loadBlock(r *snapshot.Reader, i int) (int, error) {
 	return n, nil
 }
 
-// insert adds a new key to a slot (a key a snapshot holds once).
-func (sd *shardDB) insert(slot int, key string, ent *entry) {
-	m := sd.slots[slot]
-	if m == nil {
-		m = make(map[string]*entry, 4)
-		sd.slots[slot] = m
-	}
-	if old, ok := m[key]; ok {
-		if old.expireAt != 0 {
-			delete(sd.volatile, key)
+// presize makes the slot tables of an empty engine big enough for the
+// snapshot's keys, so that loading does not grow them step by step (each
+// step is garbage the size of the table).
+func (e *Engine) presize(ix *snapshot.Index) {
+	perDB := make([]int64, e.dbs)
+	for _, st := range ix.Stats {
+		if st.DB < e.dbs {
+			perDB[st.DB] += st.Keys
 		}
-	} else {
-		sd.count++
 	}
-	m[key] = ent
-	if ent.expireAt != 0 {
-		if sd.volatile == nil {
-			sd.volatile = make(map[string]struct{})
+	for db, n := range perDB {
+		hint := int(n / NumSlots)
+		if hint < 8 {
+			continue
 		}
-		sd.volatile[key] = struct{}{}
+		hint += hint / 8 // slots are not filled evenly
+		for i := range e.shards {
+			sd := &e.shards[i].dbs[db]
+			for j := range sd.slots {
+				if sd.slots[j] == nil {
+					sd.slots[j] = newTable(hint)
+				}
+			}
+		}
 	}
 }
 
@@ -730,14 +742,15 @@ func (tx *Tx) recordRestore(db int, key []byte, ent *entry) error {
 	return nil
 }
 
-// entryFromSnapshot builds an entry from a value in the snapshot encoding.
-func entryFromSnapshot(t snapshot.Type, value []byte, expireAt int64) (*entry, error) {
+// entryFromSnapshot builds key's entry from a value in the snapshot
+// encoding (copied).
+func entryFromSnapshot(key []byte, t snapshot.Type, value []byte, expireAt int64) (*entry, error) {
 	if t == snapshot.TypeString {
-		return &entry{str: cloneBytes(value), expireAt: expireAt}, nil
+		return newStringEntry(key, value, expireAt), nil
 	}
 	c, err := collectionFromSnapshot(t, value)
 	if err != nil {
 		return nil, err
 	}
-	return &entry{coll: c, expireAt: expireAt}, nil
+	return newCollEntry(key, c, expireAt), nil
 }

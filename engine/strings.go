@@ -39,7 +39,7 @@ func (tx *Tx) Get(db int, key []byte) (val []byte, found bool, err error) {
 	if ent.kind() != KindString {
 		return nil, false, ErrWrongType
 	}
-	return ent.str, true, nil
+	return ent.value(), true, nil
 }
 
 // Set implements SET with its options. With Get, a non-string old value is
@@ -54,7 +54,7 @@ func (tx *Tx) Set(db int, key, val []byte, a SetArgs) (SetResult, error) {
 		if ent.kind() != KindString {
 			return res, ErrWrongType
 		}
-		res.Old, res.HadOld = ent.str, true
+		res.Old, res.HadOld = ent.value(), true
 	}
 	if (a.NX && ent != nil) || (a.XX && ent == nil) {
 		return res, nil
@@ -72,21 +72,24 @@ func (tx *Tx) Set(db int, key, val []byte, a SetArgs) (SetResult, error) {
 		}
 		return res, nil
 	}
-	tx.setString(db, key, ent, cloneBytes(val), exp)
+	tx.setString(db, key, ent, val, exp, false, 0)
 	return res, nil
 }
 
-// setString stores val (owned) under key with expiry exp, reusing ent
-// (key's live entry, or nil) where it can, and records the effect.
-func (tx *Tx) setString(db int, key []byte, ent *entry, val []byte, exp int64) {
+// setString stores a copy of val under key with expiry exp, reusing ent
+// (key's live entry, or nil) where it can, and records the effect. The
+// value is overwritten in place only if inPlace (nobody holds the old
+// bytes); vcap is the room to leave for the value to grow.
+func (tx *Tx) setString(db int, key []byte, ent *entry, val []byte, exp int64, inPlace bool, vcap int) {
 	if ent != nil && ent.kind() == KindString {
-		ent.str = val
+		ent.setValue(val, inPlace, vcap)
 		tx.setExpire(db, key, ent, exp)
 	} else {
-		tx.put(db, key, &entry{str: val, expireAt: exp})
+		ent = newStringEntryCap(key, val, vcap, exp)
+		tx.put(db, ent)
 	}
 	if tx.recording() {
-		tx.record(Effect{Op: OpSet, DB: db, Key: key, Value: val, ExpireAt: exp})
+		tx.record(Effect{Op: OpSet, DB: db, Key: key, Value: ent.value(), ExpireAt: exp})
 	}
 }
 
@@ -104,7 +107,7 @@ func (tx *Tx) GetDel(db int, key []byte) ([]byte, bool, error) {
 	}
 	tx.remove(db, key)
 	tx.record(Effect{Op: OpDel, DB: db, Key: key})
-	return ent.str, true, nil
+	return ent.value(), true, nil
 }
 
 // ExpireChange says what GETEX does to the TTL.
@@ -126,7 +129,7 @@ func (tx *Tx) GetEx(db int, key []byte, ch ExpireChange) ([]byte, bool, error) {
 	if ent.kind() != KindString {
 		return nil, false, ErrWrongType
 	}
-	val := ent.str
+	val := ent.value()
 	switch {
 	case ch.Persist:
 		if ent.expireAt != 0 {
@@ -168,7 +171,7 @@ func (tx *Tx) MSet(db int, pairs [][]byte, nx bool) (bool, error) {
 	}
 	for i := 0; i+1 < len(pairs); i += 2 {
 		ent := tx.lookup(db, pairs[i])
-		tx.setString(db, pairs[i], ent, cloneBytes(pairs[i+1]), 0)
+		tx.setString(db, pairs[i], ent, pairs[i+1], 0, false, 0)
 	}
 	return true, nil
 }
@@ -180,21 +183,22 @@ func (tx *Tx) Append(db int, key, val []byte) (int64, error) {
 	}
 	ent := tx.lookup(db, key)
 	if ent == nil {
-		tx.setString(db, key, nil, cloneBytes(val), 0)
+		tx.setString(db, key, nil, val, 0, false, 0)
 		return int64(len(val)), nil
 	}
 	if ent.kind() != KindString {
 		return 0, ErrWrongType
 	}
-	if len(ent.str)+len(val) > MaxStringLen {
+	if int(ent.vlen)+len(val) > MaxStringLen {
 		return 0, ErrStringTooLong
 	}
-	off := len(ent.str)
-	ent.str = append(ent.str, val...)
+	off := ent.vlen
+	// Past the current value: no effect points there.
+	ent.appendValue(val)
 	if tx.recording() && len(val) > 0 {
 		tx.record(Effect{Op: OpSetRange, DB: db, Key: key, Offset: int64(off), Value: val})
 	}
-	return int64(len(ent.str)), nil
+	return int64(ent.vlen), nil
 }
 
 // Strlen returns the length of key's string (0 when missing).
@@ -247,7 +251,7 @@ func (tx *Tx) SetRange(db int, key []byte, offset int64, val []byte) (int64, err
 	}
 	cur := 0
 	if ent != nil {
-		cur = len(ent.str)
+		cur = int(ent.vlen)
 	}
 	if len(val) == 0 {
 		return int64(cur), nil
@@ -256,34 +260,16 @@ func (tx *Tx) SetRange(db int, key []byte, offset int64, val []byte) (int64, err
 		return 0, ErrStringTooLong
 	}
 	if ent == nil {
-		ent = &entry{}
-		tx.put(db, key, ent)
-	} else if tx.recording() {
-		// Copy on write: an earlier effect of this transaction may point
-		// at the current value.
-		ent.str = cloneBytes(ent.str)
+		ent = newStringEntry(key, nil, 0)
+		tx.put(db, ent)
 	}
-	ent.str = setRangeBytes(ent.str, int(offset), val)
+	// Copy on write while recording: an earlier effect of this
+	// transaction may point at the current value.
+	ent.setRange(int(offset), val, !tx.recording())
 	if tx.recording() {
 		tx.record(Effect{Op: OpSetRange, DB: db, Key: key, Offset: offset, Value: val})
 	}
-	return int64(len(ent.str)), nil
-}
-
-func setRangeBytes(s []byte, off int, val []byte) []byte {
-	if need := off + len(val); need > len(s) {
-		if need <= cap(s) {
-			old := len(s)
-			s = s[:need]
-			clear(s[old:]) // the gap is zero bytes, not what the buffer held
-		} else {
-			ns := make([]byte, need)
-			copy(ns, s)
-			s = ns
-		}
-	}
-	copy(s[off:], val)
-	return s
+	return int64(ent.vlen), nil
 }
 
 // IncrBy adds delta to key's integer value (0 when missing) and returns the
@@ -298,7 +284,7 @@ func (tx *Tx) IncrBy(db int, key []byte, delta int64) (int64, error) {
 		if ent.kind() != KindString {
 			return 0, ErrWrongType
 		}
-		v, ok := ParseInt(ent.str)
+		v, ok := ParseInt(ent.value())
 		if !ok {
 			return 0, ErrNotInteger
 		}
@@ -313,17 +299,10 @@ func (tx *Tx) IncrBy(db int, key []byte, delta int64) (int64, error) {
 	if ent != nil {
 		exp = ent.expireAt
 	}
-	var buf []byte
-	if ent != nil && cap(ent.str) >= 20 && !tx.recording() {
-		// Reuse the buffer in place, but not when an earlier effect of
-		// this transaction may still point at it.
-		buf = ent.str[:0]
-	}
-	if buf == nil {
-		// Room for any int64, so the next INCR can reuse it.
-		buf = make([]byte, 0, 20)
-	}
-	tx.setString(db, key, ent, strconv.AppendInt(buf, cur, 10), exp)
+	var buf [20]byte
+	// In place when nothing may point at the old value (no effect of this
+	// transaction), with room for any int64 so the next INCR fits too.
+	tx.setString(db, key, ent, strconv.AppendInt(buf[:0], cur, 10), exp, !tx.recording(), 20)
 	return cur, nil
 }
 
@@ -341,7 +320,7 @@ func (tx *Tx) IncrByFloat(db int, key []byte, incr []byte) ([]byte, error) {
 		if ent.kind() != KindString {
 			return nil, ErrWrongType
 		}
-		v, ok := parseLongDouble(ent.str)
+		v, ok := parseLongDouble(ent.value())
 		if !ok {
 			return nil, ErrNotFloat
 		}
@@ -364,7 +343,7 @@ func (tx *Tx) IncrByFloat(db int, key []byte, incr []byte) ([]byte, error) {
 	if ent != nil {
 		exp = ent.expireAt
 	}
-	tx.setString(db, key, ent, out, exp)
+	tx.setString(db, key, ent, out, exp, false, 0)
 	return out, nil
 }
 

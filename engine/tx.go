@@ -29,25 +29,8 @@ func (k Kind) String() string {
 	return "none"
 }
 
-// entry is one key's value.
-type entry struct {
-	// expireAt is the absolute expiry in Unix ms; 0 means none.
-	expireAt int64
-	// str is the value of a string entry; owned by the entry.
-	str []byte
-	// coll is the value of a hash, list, set or sorted-set entry; nil for
-	// a string. (The kind is derived from it rather than stored, which
-	// keeps an entry at 48 bytes.)
-	coll collection
-}
-
 // kind returns the entry's type.
-func (ent *entry) kind() Kind {
-	if ent.coll == nil {
-		return KindString
-	}
-	return ent.coll.kind()
-}
+func (ent *entry) kind() Kind { return ent.typ }
 
 // Tx is a transaction: the locked shards and the effects recorded so far.
 // A Tx is valid only inside the function given to Update or View.
@@ -97,11 +80,12 @@ func (tx *Tx) checkDB(db int) error {
 	return nil
 }
 
-// slotOf returns the shard-database and the local slot index of key.
-func (tx *Tx) slotOf(db int, key []byte) (*shardDB, int) {
-	h := hashKey(key) % NumSlots
+// slotOf returns the shard-database of key, the index of its slot there,
+// and the key's hash.
+func (tx *Tx) slotOf(db int, key []byte) (*shardDB, int, uint32) {
+	h := hashKey(key)
 	sh := &tx.e.shards[h&tx.e.shardMask]
-	return &sh.dbs[db], int(h) / len(tx.e.shards)
+	return &sh.dbs[db], int(h%NumSlots) / len(tx.e.shards), h
 }
 
 func (tx *Tx) isLocked(key []byte) bool {
@@ -114,18 +98,14 @@ func (tx *Tx) isLocked(key []byte) bool {
 // lookup returns key's live entry, or nil. An expired entry is removed when
 // the tx may write, and remembered for lazy deletion otherwise.
 func (tx *Tx) lookup(db int, key []byte) *entry {
-	sd, slot := tx.slotOf(db, key)
-	m := sd.slots[slot]
-	if m == nil {
-		return nil
-	}
-	ent := m[string(key)]
+	sd, slot, h := tx.slotOf(db, key)
+	ent := sd.slots[slot].get(key, h)
 	if ent == nil {
 		return nil
 	}
 	if ent.expireAt != 0 && ent.expireAt <= tx.now {
 		if tx.write {
-			tx.removeExpired(db, string(key))
+			tx.removeExpired(db, key)
 		} else {
 			tx.expired = append(tx.expired, expiredKey{db: db, key: string(key)})
 		}
@@ -135,37 +115,38 @@ func (tx *Tx) lookup(db int, key []byte) *entry {
 }
 
 // removeExpired deletes an expired key and logs it as a delete.
-func (tx *Tx) removeExpired(db int, key string) {
-	if tx.remove(db, []byte(key)) {
+func (tx *Tx) removeExpired(db int, key []byte) {
+	if tx.remove(db, key) {
 		tx.e.stats.ExpiredKeys.Add(1)
-		tx.record(Effect{Op: OpDel, DB: db, Key: []byte(key)})
+		tx.record(Effect{Op: OpDel, DB: db, Key: key})
 	}
 }
 
-// put stores ent under key, replacing any entry, and keeps the volatile
-// index in step.
-func (tx *Tx) put(db int, key []byte, ent *entry) {
-	sd, slot := tx.slotOf(db, key)
-	m := sd.slots[slot]
-	if m == nil {
-		m = make(map[string]*entry, 4)
-		sd.slots[slot] = m
+// put stores ent under its key, replacing any entry, and keeps the
+// volatile index in step.
+func (tx *Tx) put(db int, ent *entry) {
+	sd, slot, h := tx.slotOf(db, ent.keyBytes())
+	sd.put(slot, ent, h)
+}
+
+// put stores ent in slot (h is its key's hash), replacing any entry.
+func (sd *shardDB) put(slot int, ent *entry, h uint32) {
+	t := sd.slots[slot]
+	if t == nil {
+		t = newTable(0)
+		sd.slots[slot] = t
 	}
-	old, existed := m[string(key)]
-	if existed {
-		if old.expireAt != 0 && ent.expireAt == 0 {
-			delete(sd.volatile, string(key))
-		}
-		m[string(key)] = ent
-	} else {
-		m[string(key)] = ent
+	old := t.set(ent, h)
+	if old == nil {
 		sd.count++
+	} else if old.expireAt != 0 {
+		sd.volatile.del(old.keyBytes(), h)
 	}
-	if ent.expireAt != 0 && (!existed || old.expireAt == 0) {
+	if ent.expireAt != 0 {
 		if sd.volatile == nil {
-			sd.volatile = make(map[string]struct{})
+			sd.volatile = newTable(0)
 		}
-		sd.volatile[string(key)] = struct{}{}
+		sd.volatile.set(ent, h)
 	}
 }
 
@@ -173,14 +154,14 @@ func (tx *Tx) put(db int, key []byte, ent *entry) {
 // in step.
 func (tx *Tx) setExpire(db int, key []byte, ent *entry, at int64) {
 	if (ent.expireAt == 0) != (at == 0) {
-		sd, _ := tx.slotOf(db, key)
+		sd, _, h := tx.slotOf(db, key)
 		if at == 0 {
-			delete(sd.volatile, string(key))
+			sd.volatile.del(key, h)
 		} else {
 			if sd.volatile == nil {
-				sd.volatile = make(map[string]struct{})
+				sd.volatile = newTable(0)
 			}
-			sd.volatile[string(key)] = struct{}{}
+			sd.volatile.set(ent, h)
 		}
 	}
 	ent.expireAt = at
@@ -188,24 +169,25 @@ func (tx *Tx) setExpire(db int, key []byte, ent *entry, at int64) {
 
 // remove deletes key, live or expired; reports whether it was there.
 func (tx *Tx) remove(db int, key []byte) bool {
-	sd, slot := tx.slotOf(db, key)
-	m := sd.slots[slot]
-	if m == nil {
-		return false
-	}
-	ent, ok := m[string(key)]
-	if !ok {
-		return false
+	sd, slot, h := tx.slotOf(db, key)
+	return sd.remove(slot, key, h) != nil
+}
+
+// remove deletes key from slot and returns its entry (nil if absent).
+func (sd *shardDB) remove(slot int, key []byte, h uint32) *entry {
+	t := sd.slots[slot]
+	ent := t.del(key, h)
+	if ent == nil {
+		return nil
 	}
 	if ent.expireAt != 0 {
-		delete(sd.volatile, string(key))
+		sd.volatile.del(key, h)
 	}
-	delete(m, string(key))
 	sd.count--
-	if len(m) == 0 {
+	if t.len() == 0 {
 		sd.slots[slot] = nil
 	}
-	return true
+	return ent
 }
 
 // record appends an effect when a Committer or the log will read it.

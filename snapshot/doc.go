@@ -28,7 +28,12 @@
 // entries reflect: recovery replays, for each key, only the log's effects
 // newer than its shard's stamp.
 //
-//	entry  := db uvarint | type byte | key bytes | expireAt varint | value bytes
+//	entry  := db uvarint | type byte | expireAt varint | keyLen uvarint
+//	          | valueLen uvarint | key | value
+//
+// (key and value adjacent: a loader may keep both in one piece of the
+// decoded block), and within values
+//
 //	bytes  := len uvarint | data
 //
 // The value of an entry, by type:

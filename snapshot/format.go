@@ -314,3 +314,15 @@ func (d *decoder) bytes() []byte {
 	d.b = d.b[n:]
 	return b
 }
+
+// appendEntry encodes one entry. The key and the value are adjacent, so
+// that a loader can keep both in one piece of the decoded block.
+func appendEntry(dst []byte, db int, t Type, key []byte, expireAt int64, value []byte) []byte {
+	dst = binary.AppendUvarint(dst, uint64(db))
+	dst = append(dst, byte(t))
+	dst = binary.AppendVarint(dst, expireAt)
+	dst = binary.AppendUvarint(dst, uint64(len(key)))
+	dst = binary.AppendUvarint(dst, uint64(len(value)))
+	dst = append(dst, key...)
+	return append(dst, value...)
+}

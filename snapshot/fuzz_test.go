@@ -81,26 +81,21 @@ func refEntries(raw []byte) (out []refEntry, sound bool) {
 			return out, false
 		}
 		e.t, raw = Type(raw[k]), raw[k+1:]
-		str := func() ([]byte, bool) {
-			n, k := binary.Uvarint(raw)
-			if k <= 0 || n > uint64(len(raw)-k) {
-				return nil, false
-			}
-			s := raw[k : k+int(n)]
-			raw = raw[k+int(n):]
-			return s, true
-		}
-		var ok bool
-		if e.key, ok = str(); !ok {
-			return out, false
-		}
 		if e.expireAt, k = binary.Varint(raw); k <= 0 {
 			return out, false
 		}
 		raw = raw[k:]
-		if e.value, ok = str(); !ok {
+		klen, k1 := binary.Uvarint(raw)
+		if k1 <= 0 {
 			return out, false
 		}
+		raw = raw[k1:]
+		vlen, k2 := binary.Uvarint(raw)
+		if k2 <= 0 || klen > uint64(len(raw)-k2) || vlen > uint64(len(raw)-k2)-klen {
+			return out, false
+		}
+		raw = raw[k2:]
+		e.key, e.value, raw = raw[:klen], raw[klen:klen+vlen], raw[klen+vlen:]
 		if e.t != TypeString && (e.t < TypeList || e.t > TypeHash) {
 			return out, false
 		}
@@ -195,11 +190,7 @@ func fuzzBlockSeeds() [][]byte {
 	var sound []byte
 	for i := range 6 {
 		e := randEntry(rng, i%2, Type(1+i%5), i)
-		sound = binary.AppendUvarint(sound, uint64(e.db))
-		sound = append(sound, byte(e.t))
-		sound = AppendBytes(sound, e.key)
-		sound = binary.AppendVarint(sound, e.expireAt)
-		sound = AppendBytes(sound, e.value())
+		sound = appendEntry(sound, int(e.db), e.t, e.key, e.expireAt, e.value())
 	}
 	return [][]byte{sound, sound[:len(sound)-1], append(bytes.Clone(sound), 0), {0, 9, 0, 0, 0}, {0, 4, 1, 'k', 0, 11, 1, 1, 'm', 0, 0, 0, 0, 0, 0, 0xf8, 0x7f}}
 }

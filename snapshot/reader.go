@@ -186,9 +186,17 @@ func (it *Entries) Next(e *Entry) bool {
 	}
 	e.DB = it.d.int(1 << 20)
 	e.Type = Type(it.d.byte())
-	e.Key = it.d.bytes()
 	e.ExpireAt = it.d.varint()
-	e.Value = it.d.bytes()
+	klen := it.d.uvarint()
+	vlen := it.d.uvarint()
+	if it.d.err == "" && (klen > uint64(len(it.d.b)) || vlen > uint64(len(it.d.b))-klen) {
+		it.d.fail("key or value length")
+	}
+	if it.d.err == "" {
+		e.Key = it.d.b[:klen:klen]
+		e.Value = it.d.b[klen : klen+vlen : klen+vlen]
+		it.d.b = it.d.b[klen+vlen:]
+	}
 	if it.d.err == "" && !e.Type.valid() {
 		it.d.err = fmt.Sprintf("unknown value type %d", e.Type)
 	}

@@ -107,11 +107,7 @@ func (w *Writer) Add(db int, t Type, key []byte, expireAt int64, value []byte) {
 		panic("snapshot: Add outside a shard")
 	}
 	start := len(w.buf)
-	w.buf = binary.AppendUvarint(w.buf, uint64(db))
-	w.buf = append(w.buf, byte(t))
-	w.buf = AppendBytes(w.buf, key)
-	w.buf = binary.AppendVarint(w.buf, expireAt)
-	w.buf = AppendBytes(w.buf, value)
+	w.buf = appendEntry(w.buf, db, t, key, expireAt, value)
 	st := w.stats[[2]int{db, int(t)}]
 	if st == nil {
 		st = &Stat{DB: db, Type: t}

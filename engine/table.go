@@ -1,0 +1,188 @@
+package engine
+
+// table is one scan slot's keys (or one shard-database's volatile keys): an
+// open-addressing hash table of entry pointers with linear probing, a tag
+// byte per position, and backward-shift deletion (no tombstones). An entry
+// holds its own key, so a position costs 9 bytes; Go's map would cost a
+// string header and a pointer per position, at a lower load.
+type table struct {
+	ents []*entry
+	tags []uint8 // 0: empty; else 0x80 | 7 bits of the key's hash
+	n    int
+}
+
+// Position hash: a bijective mix of the key's 32-bit FNV-1a hash, whose low
+// bits already chose the slot (so they must not choose the position).
+func mix32(h uint32) uint32 {
+	h ^= h >> 16
+	h *= 0x85ebca6b
+	h ^= h >> 13
+	h *= 0xc2b2ae35
+	h ^= h >> 16
+	return h
+}
+
+func tagOf(m uint32) uint8 { return 0x80 | uint8(m)&0x7f }
+
+// minTable is the smallest capacity. Capacities need not be powers of two
+// (a key's home is its hash scaled to the capacity), so a table grows by
+// half past a load of 7/8 and stays between 7/12 and 7/8 full: a power of
+// two would leave it as little as 7/16 full.
+const minTable = 4
+
+func newTable(hint int) *table {
+	c := max(hint*8/7+1, minTable)
+	return &table{ents: make([]*entry, c), tags: make([]uint8, c)}
+}
+
+// home is the first position probed for a key whose mixed hash is m.
+func (t *table) home(m uint32) int { return int(uint64(m) * uint64(len(t.ents)) >> 32) }
+
+// next is the position after i, wrapping.
+func (t *table) next(i int) int {
+	if i++; i == len(t.ents) {
+		return 0
+	}
+	return i
+}
+
+// grown is the capacity a table grows to.
+func grown(c int) int { return c + c/2 + 1 }
+
+func (t *table) len() int {
+	if t == nil {
+		return 0
+	}
+	return t.n
+}
+
+// find returns key's position, or -1. h is the key's hash (hashKey).
+func (t *table) find(key []byte, h uint32) int {
+	m := mix32(h)
+	tag := tagOf(m)
+	for i := t.home(m); ; i = t.next(i) {
+		switch t.tags[i] {
+		case 0:
+			return -1
+		case tag:
+			if e := t.ents[i]; string(e.keyBytes()) == string(key) {
+				return i
+			}
+		}
+	}
+}
+
+func (t *table) get(key []byte, h uint32) *entry {
+	if t == nil {
+		return nil
+	}
+	if i := t.find(key, h); i >= 0 {
+		return t.ents[i]
+	}
+	return nil
+}
+
+// set stores ent under its key, replacing any entry with that key; it
+// returns the replaced entry (nil if none).
+func (t *table) set(ent *entry, h uint32) *entry {
+	if (t.n+1)*8 > len(t.ents)*7 {
+		t.resize(grown(len(t.ents)))
+	}
+	m := mix32(h)
+	tag := tagOf(m)
+	key := ent.keyBytes()
+	for i := t.home(m); ; i = t.next(i) {
+		switch t.tags[i] {
+		case 0:
+			t.tags[i], t.ents[i] = tag, ent
+			t.n++
+			return nil
+		case tag:
+			if old := t.ents[i]; string(old.keyBytes()) == string(key) {
+				t.ents[i] = ent
+				return old
+			}
+		}
+	}
+}
+
+// insertNew adds an entry known to be absent (resize, loading).
+func (t *table) insertNew(ent *entry, h uint32) {
+	m := mix32(h)
+	i := t.home(m)
+	for t.tags[i] != 0 {
+		i = t.next(i)
+	}
+	t.tags[i], t.ents[i] = tagOf(m), ent
+	t.n++
+}
+
+// del removes key; it returns the removed entry (nil if absent).
+func (t *table) del(key []byte, h uint32) *entry {
+	if t == nil {
+		return nil
+	}
+	i := t.find(key, h)
+	if i < 0 {
+		return nil
+	}
+	old := t.ents[i]
+	t.deleteAt(i)
+	if len(t.ents) > minTable && t.n*4 < len(t.ents) {
+		t.resize(max(t.n*2, minTable))
+	}
+	return old
+}
+
+// deleteAt empties position i and shifts back the entries after it that
+// probed past it, so that lookups never need tombstones.
+func (t *table) deleteAt(i int) {
+	t.n--
+	for {
+		t.tags[i], t.ents[i] = 0, nil
+		j := i
+		for {
+			j = t.next(j)
+			if t.tags[j] == 0 {
+				return
+			}
+			home := t.home(mix32(hashKey(t.ents[j].keyBytes())))
+			// Entry j may move to i when i lies cyclically in [home, j).
+			if (j > i && (home <= i || home > j)) || (j < i && home <= i && home > j) {
+				t.tags[i], t.ents[i] = t.tags[j], t.ents[j]
+				i = j
+				break
+			}
+		}
+	}
+}
+
+func (t *table) resize(c int) {
+	old := t.ents
+	t.ents = make([]*entry, c)
+	t.tags = make([]uint8, c)
+	t.n = 0
+	for _, e := range old {
+		if e != nil {
+			t.insertNew(e, hashKey(e.keyBytes()))
+		}
+	}
+}
+
+// each calls fn for every entry until fn returns false.
+func (t *table) each(fn func(ent *entry) bool) {
+	if t == nil {
+		return
+	}
+	for _, e := range t.ents {
+		if e != nil && !fn(e) {
+			return
+		}
+	}
+}
+
+// at returns the entry at position i (nil if empty), for random sampling.
+func (t *table) at(i int) *entry { return t.ents[i%len(t.ents)] }
+
+// capacity is the number of positions.
+func (t *table) capacity() int { return len(t.ents) }
