@@ -49,11 +49,13 @@ func (e *Engine) Load() (wal.ReplayInfo, error) {
 	e.loadMu.Unlock()
 
 	var stamps *replayStamps
+	var snapErr error
 	if e.opts.Snapshots != nil {
 		ix, path, err := e.loadSnapshot()
 		if err != nil && e.wlog == nil {
 			return wal.ReplayInfo{}, err
 		}
+		snapErr = err
 		if err != nil {
 			// Without a sound snapshot only a log that starts at the very
 			// beginning can rebuild the data: Replay(0) says if it does not.
@@ -70,6 +72,9 @@ func (e *Engine) Load() (wal.ReplayInfo, error) {
 	if e.wlog != nil {
 		var err error
 		info, err = e.replayLog(stamps, start)
+		if err != nil && snapErr != nil {
+			return info, errors.Wrapf(err, "%v; and the log cannot rebuild the data without a snapshot", snapErr)
+		}
 		if err != nil {
 			return info, err
 		}
