@@ -233,15 +233,6 @@ func hashKey(key []byte) uint32 {
 	return h
 }
 
-func hashKeyString(key string) uint32 {
-	h := uint32(2166136261)
-	for i := 0; i < len(key); i++ {
-		h ^= uint32(key[i])
-		h *= 16777619
-	}
-	return h
-}
-
 // SlotOf returns the scan slot of key.
 func SlotOf(key []byte) int { return int(hashKey(key) % NumSlots) }
 
