@@ -13,8 +13,9 @@ import (
 // LoadProgress is what INFO persistence reports while the log is replayed.
 type LoadProgress struct {
 	Started time.Time
-	// SnapshotKeys counts the keys loaded from the snapshot so far.
-	SnapshotKeys int64
+	// SnapshotKeys counts the keys loaded from the snapshot so far, of
+	// SnapshotTotal; SnapshotSize is the snapshot file's size.
+	SnapshotKeys, SnapshotTotal, SnapshotSize int64
 	Records      int64
 	Bytes        int64 // record bytes replayed so far
 	Duration     time.Duration

@@ -432,6 +432,9 @@ func (e *Engine) loadSnapshotFile(path string) (*snapshot.Index, error) {
 			return nil, errors.Errorf("snapshot %s has keys in db %d, but only %d databases are configured", path, st.DB, e.dbs)
 		}
 	}
+	e.loadMu.Lock()
+	e.loadProgress.SnapshotTotal, e.loadProgress.SnapshotSize = ix.Keys(), r.Size
+	e.loadMu.Unlock()
 	e.presize(ix)
 	workers := min(runtime.GOMAXPROCS(0), max(1, len(ix.Blocks)))
 	var next atomic.Int64

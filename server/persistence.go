@@ -150,12 +150,18 @@ func (s *Server) writePersistenceInfo(b *strings.Builder) {
 		p := eng.Progress()
 		elapsed := time.Since(p.Started)
 		infoLine(b, "loading_start_time", p.Started.Unix())
-		infoLine(b, "loading_total_bytes", eng.LogStats().TotalSize)
+		// The snapshot's share counts by keys loaded, the log's by bytes.
+		total := eng.LogStats().TotalSize + p.SnapshotSize
+		loaded := p.Bytes
+		if p.SnapshotTotal > 0 {
+			loaded += p.SnapshotSize * p.SnapshotKeys / p.SnapshotTotal
+		}
+		infoLine(b, "loading_total_bytes", total)
 		infoLine(b, "loading_rdb_used_mem", 0)
-		infoLine(b, "loading_loaded_bytes", p.Bytes)
+		infoLine(b, "loading_loaded_bytes", loaded)
 		perc := 0.0
-		if total := eng.LogStats().TotalSize; total > 0 {
-			perc = 100 * float64(p.Bytes) / float64(total)
+		if total > 0 {
+			perc = 100 * float64(loaded) / float64(total)
 		}
 		infoLine(b, "loading_loaded_perc", strconv.FormatFloat(perc, 'f', 2, 64))
 		eta := 1
