@@ -161,6 +161,11 @@ func (e *Engine) BGSave() error {
 	if !e.snap.running.TryLock() {
 		return ErrSaveInProgress
 	}
+	// In progress from the reply on, as Redis's BGSAVE: a client polling
+	// INFO right after it must not see the snapshot as done.
+	e.snap.mu.Lock()
+	e.snap.status.InProgress, e.snap.status.Started = true, time.Now()
+	e.snap.mu.Unlock()
 	e.snap.bg.Add(1)
 	go func() {
 		defer e.snap.bg.Done()

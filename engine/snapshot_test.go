@@ -168,3 +168,26 @@ func TestSnapshotVerifies(t *testing.T) {
 		t.Fatalf("%d blocks: the small block size was not used", len(r.Index.Blocks))
 	}
 }
+
+// TestBGSaveInProgressAtOnce: once BGSave returns, SaveStatus says a
+// snapshot is in progress or done, never "not started" (clients poll
+// rdb_bgsave_in_progress right after BGSAVE's reply).
+func TestBGSaveInProgressAtOnce(t *testing.T) {
+	fs := vfs.NewMem()
+	e, err := snapOpen(t, fs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	snapWrite(t, e, 1, 200)
+	for i := 0; i < 20; i++ {
+		before := e.SaveStatus().Saves
+		if err := e.BGSave(); err != nil {
+			t.Fatal(err)
+		}
+		if st := e.SaveStatus(); !st.InProgress && st.Saves == before {
+			t.Fatalf("right after BGSave: not in progress and no new save (%+v)", st)
+		}
+		e.snap.bg.Wait()
+	}
+}
