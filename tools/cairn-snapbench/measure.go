@@ -34,6 +34,7 @@ type memStats struct {
 	rssBefore, rssMax int64
 	procsMax          int
 	samples           int
+	sampleMax         time.Duration // the longest read of /proc of one sample
 }
 
 func (m memStats) growth() float64 {
@@ -140,6 +141,7 @@ func summarizeMem(before memSample, samples []memSample) memStats {
 		m.pssMax = max(m.pssMax, s.pss)
 		m.rssMax = max(m.rssMax, s.rss)
 		m.procsMax = max(m.procsMax, s.procs)
+		m.sampleMax = max(m.sampleMax, s.took)
 	}
 	m.samples = len(samples)
 	return m
@@ -289,6 +291,13 @@ func (r *result) notes() []string {
 	}
 	if r.autoSave {
 		n = append(n, "a background save ran during warmup/baseline (automatic save rules?)")
+	}
+	if r.mwin.samples < 3 {
+		n = append(n, fmt.Sprintf("only %d memory samples in the window: its maximum may be missed", r.mwin.samples))
+	}
+	if r.mwin.sampleMax > 0 {
+		n = append(n, fmt.Sprintf("%d memory samples in the window, the slowest read of /proc took %s ms",
+			r.mwin.samples, ms3(r.mwin.sampleMax)))
 	}
 	if r.errs > 0 {
 		n = append(n, fmt.Sprintf("%d error replies, first: %s", r.errs, r.errMsg))

@@ -315,12 +315,14 @@ type memSample struct {
 	pss   int64         // PSS of the server plus all its descendants
 	rss   int64         // the server's own VmRSS
 	procs int           // processes summed (1 + descendants that could be read)
+	took  time.Duration // how long reading /proc took
 }
 
 // sampleMem reads the PSS of pid and its descendants and pid's VmRSS.
 // Processes that vanish while being read are left out.
-func sampleMem(pid int) (memSample, error) {
-	var m memSample
+func sampleMem(pid int) (m memSample, err error) {
+	t0 := time.Now()
+	defer func() { m.took = time.Since(t0) }()
 	p, err := pss(pid)
 	if err != nil {
 		return m, err
