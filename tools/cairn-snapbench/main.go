@@ -16,7 +16,7 @@
 // Reported for the baseline and the window: ops/s, p50, p99, p99.9 and
 // max latency, and the longest gap between two replies of one client (a
 // pause). Memory: the PSS (from /proc/PID/smaps_rollup) of the server plus
-// all its descendants, sampled every --interval: before the save, its
+// all its descendants, sampled every --mem-interval: before the save, its
 // maximum during the window, and the growth; PSS counts shared pages once,
 // so a fork's copy-on-write growth (Redis's BGSAVE child) is counted, and
 // only it. Also the server's own VmRSS.
@@ -76,7 +76,9 @@ func run(args []string) int {
 	fs.DurationVar(&o.params.warmup, "warmup", 500*time.Millisecond, "load before the baseline, not measured")
 	fs.DurationVar(&o.params.baseline, "baseline", 2*time.Second, "baseline window without a snapshot")
 	fs.DurationVar(&o.params.maxWindow, "max-window", 60*time.Second, "longest snapshot window (and longest wait for a save already running)")
-	fs.DurationVar(&o.params.interval, "interval", 10*time.Millisecond, "INFO polling and memory sampling interval")
+	fs.DurationVar(&o.params.interval, "interval", 10*time.Millisecond, "INFO persistence polling interval")
+	fs.DurationVar(&o.params.memInterval, "mem-interval", 10*time.Millisecond,
+		"pause between two memory samples (reading smaps_rollup of a large process is not free: see the round notes)")
 	fs.IntVar(&o.batch, "prefill-batch", 1000, "SETs per pipelined prefill batch")
 	fs.IntVar(&o.prefillConns, "prefill-conns", 4, "prefill connections")
 	fs.DurationVar(&o.startTimeout, "start-timeout", 60*time.Second, "wait for a server to answer PING")
@@ -110,8 +112,8 @@ func run(args []string) int {
 	case len(o.params.saveCmd) == 0:
 		logf("cairn-snapbench: --save-cmd is empty")
 		return 2
-	case o.params.interval <= 0 || o.params.maxWindow <= 0 || o.params.baseline <= 0:
-		logf("cairn-snapbench: --interval, --max-window and --baseline must be positive")
+	case o.params.interval <= 0 || o.params.memInterval <= 0 || o.params.maxWindow <= 0 || o.params.baseline <= 0:
+		logf("cairn-snapbench: --interval, --mem-interval, --max-window and --baseline must be positive")
 		return 2
 	case o.bCmd != "" && o.aPort == o.bPort:
 		logf("cairn-snapbench: --a-port and --b-port must differ")
@@ -161,8 +163,8 @@ func bench(ctx context.Context, o *options) int {
 	p := o.params
 	fmt.Printf("# snapbench: keys=%d value-size=%d clients=%d (pipeline 1, SET of random existing keys) rounds=%d save=%q\n",
 		p.keys, p.valueSize, p.clients, o.rounds, strings.Join(p.saveCmd, " "))
-	fmt.Printf("# warmup=%v baseline=%v max-window=%v interval=%v (INFO poll + memory sample)\n",
-		p.warmup, p.baseline, p.maxWindow, p.interval)
+	fmt.Printf("# warmup=%v baseline=%v max-window=%v interval=%v (INFO poll) mem-interval=%v (pause between memory samples)\n",
+		p.warmup, p.baseline, p.maxWindow, p.interval, p.memInterval)
 	for _, s := range servers {
 		fmt.Printf("#   %s: %s   (port %d)\n", s.name, s.tmpl, s.port)
 	}

@@ -218,3 +218,24 @@ func TestRecordDoesNotAllocate(t *testing.T) {
 		t.Errorf("%v allocations per request", allocs)
 	}
 }
+
+func TestSaveOver(t *testing.T) {
+	idle := map[string]string{"rdb_bgsave_in_progress": "0", "rdb_saves": "3", "rdb_last_bgsave_status": "ok"}
+	if saveOver(idle, false, true, "3", 0) {
+		t.Error("over before it was seen or counted (a server that shows a started save late)")
+	}
+	if !saveOver(idle, true, true, "3", 0) {
+		t.Error("not over after it was seen in progress")
+	}
+	if !saveOver(idle, false, true, "2", 0) {
+		t.Error("not over when rdb_saves grew (a save faster than one poll, or SAVE)")
+	}
+	failed := map[string]string{"rdb_bgsave_in_progress": "0", "rdb_saves": "3", "rdb_last_bgsave_status": "err"}
+	if !saveOver(failed, false, true, "3", 0) {
+		t.Error("not over when the save failed")
+	}
+	bare := map[string]string{"rdb_bgsave_in_progress": "0"}
+	if saveOver(bare, false, false, "", 10*time.Millisecond) || !saveOver(bare, false, false, "", time.Second) {
+		t.Error("a server without rdb_saves: wait one second for the save to show")
+	}
+}

@@ -13,7 +13,8 @@ type params struct {
 	keys, clients, valueSize int
 	warmup, baseline         time.Duration
 	maxWindow                time.Duration
-	interval                 time.Duration // INFO polling and memory sampling
+	interval                 time.Duration // INFO polling
+	memInterval              time.Duration // pause between memory samples
 	saveCmd                  []string
 	seed                     uint64
 }
@@ -35,6 +36,7 @@ type memStats struct {
 	procsMax          int
 	samples           int
 	sampleMax         time.Duration // the longest read of /proc of one sample
+	sampleSum         time.Duration // all reads of /proc
 }
 
 func (m memStats) growth() float64 {
@@ -65,6 +67,7 @@ type result struct {
 	sawSaving bool // INFO showed the snapshot in progress at least once
 	truncated bool // the window hit --max-window
 	autoSave  bool // a background save ran during warmup or baseline
+	lateStart bool // INFO showed no save in progress after the save command's reply, before it had begun
 	errs      int64
 	errMsg    string
 	// winAt is the window in seconds since the server process started
@@ -94,8 +97,9 @@ func waitIdle(ctx context.Context, c *conn, timeout, interval time.Duration) err
 	}
 }
 
-// memSampler samples a process tree's memory every interval, tagging each
-// sample with the load's phase.
+// memSampler samples a process tree's memory, pausing interval between two
+// samples (not a ticker: a slow read of /proc must not make the sampler run
+// back to back), tagging each sample with the load's phase.
 type memSampler struct {
 	mu      sync.Mutex
 	samples [nPhases][]memSample
@@ -107,8 +111,6 @@ func startMemSampler(pid int, g *loadGen, interval time.Duration) *memSampler {
 	ms := &memSampler{stopc: make(chan struct{}), done: make(chan struct{})}
 	go func() {
 		defer close(ms.done)
-		t := time.NewTicker(interval)
-		defer t.Stop()
 		for {
 			ph := g.phase.Load()
 			if ph < phStop {
@@ -122,7 +124,7 @@ func startMemSampler(pid int, g *loadGen, interval time.Duration) *memSampler {
 			select {
 			case <-ms.stopc:
 				return
-			case <-t.C:
+			case <-time.After(interval):
 			}
 		}
 	}()
@@ -142,6 +144,7 @@ func summarizeMem(before memSample, samples []memSample) memStats {
 		m.rssMax = max(m.rssMax, s.rss)
 		m.procsMax = max(m.procsMax, s.procs)
 		m.sampleMax = max(m.sampleMax, s.took)
+		m.sampleSum += s.took
 	}
 	m.samples = len(samples)
 	return m
@@ -175,7 +178,7 @@ func measure(ctx context.Context, s *server, p params, round int) (*result, erro
 	if err != nil {
 		return nil, err
 	}
-	ms := startMemSampler(s.pid(), g, p.interval)
+	ms := startMemSampler(s.pid(), g, p.memInterval)
 	stopped := false
 	stopAll := func() error {
 		if stopped {
@@ -218,6 +221,13 @@ func measure(ctx context.Context, s *server, p params, round int) (*result, erro
 		return nil, err
 	}
 	res.autoSave = res.autoSave || saw
+	// rdb_saves tells a save that is over from one that has not begun:
+	// a server may answer BGSAVE before it shows the save in progress.
+	infoBefore, err := ctl.info("persistence")
+	if err != nil {
+		return nil, err
+	}
+	savesBefore, haveSaves := infoBefore["rdb_saves"]
 	before, err := sampleMem(s.pid())
 	if err != nil {
 		return nil, fmt.Errorf("[%s] read memory of pid %d: %w", s.name, s.pid(), err)
@@ -240,10 +250,13 @@ func measure(ctx context.Context, s *server, p params, round int) (*result, erro
 		if err != nil {
 			return nil, err
 		}
-		if m["rdb_bgsave_in_progress"] != "1" {
+		if m["rdb_bgsave_in_progress"] == "1" {
+			res.sawSaving = true
+		} else if saveOver(m, res.sawSaving, haveSaves, savesBefore, g.now()-tw0) {
 			break
+		} else {
+			res.lateStart = true
 		}
-		res.sawSaving = true
 		if g.now()-tw0 >= p.maxWindow {
 			res.truncated = true
 			break
@@ -286,6 +299,9 @@ func (r *result) notes() []string {
 	} else if !r.sawSaving {
 		n = append(n, fmt.Sprintf("INFO never showed the save in progress (reply %q): it was over within one poll", r.saveReply))
 	}
+	if r.lateStart {
+		n = append(n, "after the save command's reply, INFO first showed rdb_bgsave_in_progress:0 (and rdb_saves unchanged): the server shows a started save late")
+	}
 	if r.truncated {
 		n = append(n, "window cut at --max-window, the save was still running")
 	}
@@ -296,13 +312,31 @@ func (r *result) notes() []string {
 		n = append(n, fmt.Sprintf("only %d memory samples in the window: its maximum may be missed", r.mwin.samples))
 	}
 	if r.mwin.sampleMax > 0 {
-		n = append(n, fmt.Sprintf("%d memory samples in the window, the slowest read of /proc took %s ms",
-			r.mwin.samples, ms3(r.mwin.sampleMax)))
+		n = append(n, fmt.Sprintf("%d memory samples in the window; reading /proc took %s ms at most, %.0f %% of the window",
+			r.mwin.samples, ms3(r.mwin.sampleMax), 100*r.mwin.sampleSum.Seconds()/r.win.secs))
 	}
 	if r.errs > 0 {
 		n = append(n, fmt.Sprintf("%d error replies, first: %s", r.errs, r.errMsg))
 	}
 	return n
+}
+
+// saveOver decides, from INFO persistence with rdb_bgsave_in_progress:0,
+// whether the save the window measures is over: it was seen in progress,
+// or rdb_saves has grown, or the last save failed. A server without
+// rdb_saves is given a second to show the save in progress.
+func saveOver(m map[string]string, sawSaving, haveSaves bool, savesBefore string, elapsed time.Duration) bool {
+	switch {
+	case sawSaving:
+		return true
+	case haveSaves && m["rdb_saves"] != savesBefore:
+		return true
+	case m["rdb_last_bgsave_status"] == "err":
+		return true
+	case !haveSaves && elapsed >= time.Second:
+		return true
+	}
+	return false
 }
 
 func splitCmd(s string) []string { return strings.Fields(s) }
