@@ -280,7 +280,7 @@ func cmdHRandField(c *client, tx *engine.Tx, args [][]byte) {
 		return
 	} else if len(args) == 4 {
 		withValues = true
-		if n < -math.MaxInt64/2 {
+		if n < -math.MaxInt64/2 || n > math.MaxInt64/2 {
 			c.writeError("ERR value is out of range")
 			return
 		}
