@@ -62,7 +62,7 @@ func dump(e *Engine) map[string]dumpEntry {
 			n := 0
 			for _, m := range sd.slots {
 				for k, ent := range m {
-					out[fmt.Sprintf("%d/%q", db, k)] = dumpEntry{ent.kind(), string(ent.str), ent.expireAt}
+					out[fmt.Sprintf("%d/%q", db, k)] = dumpEntry{ent.kind(), entryValueString(ent), ent.expireAt}
 					n++
 					if (ent.expireAt != 0) != (sd.volatile != nil && hasKey(sd.volatile, k)) {
 						panic(fmt.Sprintf("volatile index out of step for %q", k))
@@ -92,6 +92,14 @@ func randomOp(t *testing.T, e *Engine, rng *rand.Rand, clock *testClock) {
 	now := clock.now().UnixMilli()
 	val := []byte(fmt.Sprint(rng.IntN(100)))
 	var err error
+	if rng.IntN(3) == 0 {
+		err = randomCollOp(e, rng, db, k, k2)
+		if err != nil && err != ErrWrongType && err != ErrHashNotInteger && err != ErrHashNotFloat &&
+			err != ErrOverflow && err != ErrNaNOrInfinity {
+			t.Fatalf("unexpected error %v", err)
+		}
+		return
+	}
 	switch rng.IntN(20) {
 	case 0:
 		err = e.Update([][]byte{k}, func(tx *Tx) error {

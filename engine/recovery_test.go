@@ -180,7 +180,7 @@ func rcDump(t *testing.T, e *Engine) map[string]string {
 			n, vol := 0, 0
 			for _, m := range sd.slots {
 				for k, ent := range m {
-					out[fmt.Sprintf("%d/%q", db, k)] = fmt.Sprintf("%v %q exp=%d", ent.kind(), ent.str, ent.expireAt)
+					out[fmt.Sprintf("%d/%q", db, k)] = fmt.Sprintf("%v %q exp=%d", ent.kind(), entryValueString(ent), ent.expireAt)
 					n++
 					_, inVol := sd.volatile[k]
 					if (ent.expireAt != 0) != inVol {
@@ -298,7 +298,7 @@ var rcKeys = []string{"k0", "k1", "k2", "k3", "k4", "k5", "k6", "k7", "num", "bi
 
 // rcAllowed are the errors a random write may legitimately return.
 func rcAllowed(err error) bool {
-	return err == nil || err == ErrNotInteger || err == ErrOverflow || err == ErrNoSuchKey ||
+	return err == nil || err == ErrHashNotInteger || err == ErrHashNotFloat || err == ErrNaNOrInfinity || err == ErrNotInteger || err == ErrOverflow || err == ErrNoSuchKey ||
 		err == ErrWrongType || err == ErrSameObject
 }
 
@@ -310,6 +310,9 @@ func rcWrite(e *Engine, rng *rand.Rand, clock *rcClock) (bool, error) {
 	now := clock.ms.Load()
 	val := []byte(strconv.Itoa(rng.IntN(1000)))
 	k, k2 := key(), key()
+	if rng.IntN(4) == 0 {
+		return true, randomCollOp(e, rng, db, k, k2) // one Update of its own
+	}
 	switch rng.IntN(12) {
 	case 0, 1: // SET with an absolute expiry (or none, or one already past)
 		var exp int64
