@@ -16,10 +16,10 @@ type LoadProgress struct {
 	// SnapshotKeys counts the keys loaded from the snapshot so far, of
 	// SnapshotTotal; SnapshotSize is the snapshot file's size.
 	SnapshotKeys, SnapshotTotal, SnapshotSize int64
-	Records      int64
-	Bytes        int64 // record bytes replayed so far
-	Duration     time.Duration
-	Done         bool
+	Records                                   int64
+	Bytes                                     int64 // record bytes replayed so far
+	Duration                                  time.Duration
+	Done                                      bool
 }
 
 // Durable reports whether the engine has a write-ahead log.

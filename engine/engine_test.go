@@ -66,7 +66,7 @@ func dump(e *Engine) map[string]dumpEntry {
 				}
 				t.each(func(ent *entry) bool {
 					k := ent.keyString()
-					out[fmt.Sprintf("%d/%q", db, k)] = dumpEntry{ent.kind(), entryValue(ent), ent.expireAt}
+					out[fmt.Sprintf("%d/%q", db, k)] = dumpEntry{ent.kind(), entryValueString(ent), ent.expireAt}
 					n++
 					if (ent.expireAt != 0) != (sd.volatile.get(ent.keyBytes(), hashKey(ent.keyBytes())) == ent) {
 						panic(fmt.Sprintf("volatile index out of step for %q", k))
@@ -88,15 +88,6 @@ func dump(e *Engine) map[string]dumpEntry {
 	return out
 }
 
-// entryValue describes an entry's value: a string's bytes, a collection
-// as its type prints it.
-func entryValue(ent *entry) string {
-	if ent.kind() == KindString {
-		return string(ent.value())
-	}
-	return fmt.Sprint(ent.collection())
-}
-
 // randomOp runs one random write or read against e through the public Tx API.
 func randomOp(t *testing.T, e *Engine, rng *rand.Rand, clock *testClock) {
 	keys := []string{"a", "b", "c", "d", "e\x00bin", "f"}
@@ -107,6 +98,14 @@ func randomOp(t *testing.T, e *Engine, rng *rand.Rand, clock *testClock) {
 	now := clock.now().UnixMilli()
 	val := []byte(fmt.Sprint(rng.IntN(100)))
 	var err error
+	if rng.IntN(3) == 0 {
+		err = randomCollOp(e, rng, db, k, k2)
+		if err != nil && err != ErrWrongType && err != ErrHashNotInteger && err != ErrHashNotFloat &&
+			err != ErrOverflow && err != ErrNaNOrInfinity {
+			t.Fatalf("unexpected error %v", err)
+		}
+		return
+	}
 	switch rng.IntN(20) {
 	case 0:
 		err = e.Update([][]byte{k}, func(tx *Tx) error {

@@ -140,6 +140,15 @@ func (ent *entry) collection() collection {
 	return (*collEntry)(unsafe.Pointer(ent)).coll
 }
 
+// setCollection replaces a collection entry's value with one of the same
+// kind.
+func (ent *entry) setCollection(c collection) {
+	if ent.typ == KindString || c.kind() != ent.typ {
+		panic("engine: setCollection on an entry of another kind")
+	}
+	(*collEntry)(unsafe.Pointer(ent)).coll = c
+}
+
 // withKey returns a copy of ent under another key, sharing a collection's
 // value (RENAME moves it) and copying a string's.
 func (ent *entry) withKey(key []byte) *entry {

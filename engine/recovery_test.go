@@ -188,7 +188,7 @@ func rcDump(t *testing.T, e *Engine) map[string]string {
 			for _, tb := range sd.slots {
 				tb.each(func(ent *entry) bool {
 					k := ent.keyString()
-					out[fmt.Sprintf("%d/%q", db, k)] = fmt.Sprintf("%v %q exp=%d", ent.kind(), entryValue(ent), ent.expireAt)
+					out[fmt.Sprintf("%d/%q", db, k)] = fmt.Sprintf("%v %q exp=%d", ent.kind(), entryValueString(ent), ent.expireAt)
 					n++
 					inVol := sd.volatile.get(ent.keyBytes(), hashKey(ent.keyBytes())) == ent
 					if (ent.expireAt != 0) != inVol {
@@ -320,7 +320,7 @@ var rcKeys = []string{"k0", "k1", "k2", "k3", "k4", "k5", "k6", "k7", "num", "bi
 
 // rcAllowed are the errors a random write may legitimately return.
 func rcAllowed(err error) bool {
-	return err == nil || err == ErrNotInteger || err == ErrOverflow || err == ErrNoSuchKey ||
+	return err == nil || err == ErrHashNotInteger || err == ErrHashNotFloat || err == ErrNaNOrInfinity || err == ErrNotInteger || err == ErrOverflow || err == ErrNoSuchKey ||
 		err == ErrWrongType || err == ErrSameObject
 }
 
@@ -332,7 +332,9 @@ func rcWrite(e *Engine, rng *rand.Rand, clock *rcClock) (bool, error) {
 	now := clock.ms.Load()
 	val := []byte(strconv.Itoa(rng.IntN(1000)))
 	k, k2 := key(), key()
-	switch rng.IntN(13) {
+	switch rng.IntN(15) {
+	case 13, 14: // a hash or set write (snapshots encode those too)
+		return true, randomCollOp(e, rng, db, k, k2)
 	case 12:
 		if rng.IntN(6) == 0 { // now and then a FLUSHDB, logged for every shard
 			return true, e.UpdateAll(func(tx *Tx) error { return tx.FlushDB(db) })

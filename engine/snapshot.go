@@ -5,7 +5,9 @@ import (
 	"fmt"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"sort"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -244,7 +246,7 @@ func (e *Engine) writeSnapshot() (string, *snapshot.Index, int64, error) {
 		return "", nil, 0, err
 	}
 	e.snap.taking.Store(true)
-	var val []byte
+	var scratch []byte
 	for i := range e.shards {
 		sh := &e.shards[i]
 		sh.mu.RLock()
@@ -256,12 +258,15 @@ func (e *Engine) writeSnapshot() (string, *snapshot.Index, int64, error) {
 			}
 			for _, t := range sd.slots {
 				t.each(func(ent *entry) bool {
-					var typ snapshot.Type
-					typ, val, err = ent.snapshotValue(val[:0])
-					if err != nil {
+					typ, v, verr := ent.snapshotValue(scratch[:0])
+					if verr != nil {
+						err = verr
 						return false
 					}
-					w.Add(db, typ, ent.keyBytes(), ent.expireAt, val)
+					if typ != snapshot.TypeString {
+						scratch = v // a string's v is the entry's own memory
+					}
+					w.Add(db, typ, ent.keyBytes(), ent.expireAt, v)
 					return true
 				})
 				if err != nil {
@@ -351,14 +356,129 @@ func (e *Engine) retire(path string, ix *snapshot.Index) error {
 // snapshotValue returns the entry's type and value as the snapshot codecs
 // encode it, appending to dst where it must encode.
 func (ent *entry) snapshotValue(dst []byte) (snapshot.Type, []byte, error) {
-	if ent.kind() == KindString {
+	switch c := ent.collection().(type) {
+	case nil:
 		return snapshot.TypeString, ent.value(), nil
+	case *hashValue:
+		dst = snapshot.AppendCount(dst, c.length())
+		c.each(func(f, v []byte) bool {
+			dst = snapshot.AppendBytes(snapshot.AppendBytes(dst, f), v)
+			return true
+		})
+		return snapshot.TypeHash, dst, nil
+	case *setValue:
+		dst = snapshot.AppendCount(dst, c.length())
+		c.each(func(m []byte) bool {
+			dst = snapshot.AppendBytes(dst, m)
+			return true
+		})
+		return snapshot.TypeSet, dst, nil
 	}
+	return snapshotValueMore(ent, dst)
+}
+
+// collectionFromSnapshot rebuilds a collection from its snapshot encoding,
+// choosing the encoding as Redis does when it loads one: by size.
+func collectionFromSnapshot(t snapshot.Type, value []byte) (collection, error) {
+	var it snapshot.Elems
+	if err := it.Reset(t, value); err != nil {
+		return nil, err
+	}
+	n := it.Len()
+	switch t {
+	case snapshot.TypeHash:
+		big := n > hashMaxListpackEntries
+		for i := 0; !big; i++ {
+			f, v, _, ok := it.Next()
+			if !ok {
+				break
+			}
+			big = len(f) > hashMaxListpackValue || len(v) > hashMaxListpackValue
+		}
+		if err := it.Reset(t, value); err != nil {
+			return nil, err
+		}
+		b := newHashBuilder(n, big)
+		for {
+			f, v, _, ok := it.Next()
+			if !ok {
+				break
+			}
+			b.add(f, v)
+		}
+		if err := it.Err(); err != nil {
+			return nil, err
+		}
+		return nonEmpty(b.done())
+	case snapshot.TypeSet:
+		var ints []int64
+		if n <= setMaxIntsetEntries {
+			ints = make([]int64, 0, n)
+			for {
+				m, _, _, ok := it.Next()
+				if !ok {
+					break
+				}
+				v, isInt := ParseInt(m)
+				if !isInt {
+					ints = nil
+					break
+				}
+				ints = append(ints, v)
+			}
+			if err := it.Err(); err != nil {
+				return nil, err
+			}
+			if err := it.Reset(t, value); err != nil {
+				return nil, err
+			}
+		}
+		if ints != nil {
+			slices.Sort(ints)
+			b := newSetBuilder(n, false)
+			for i, v := range ints {
+				if i > 0 && v == ints[i-1] {
+					return nil, fmt.Errorf("%w: set member %d repeated", snapshot.ErrCorrupt, v)
+				}
+				if err := b.add(strconv.AppendInt(nil, v, 10)); err != nil {
+					return nil, err
+				}
+			}
+			return nonEmpty(b.done())
+		}
+		b := newSetBuilder(n, true)
+		for {
+			m, _, _, ok := it.Next()
+			if !ok {
+				break
+			}
+			if err := b.add(m); err != nil {
+				return nil, err
+			}
+		}
+		if err := it.Err(); err != nil {
+			return nil, err
+		}
+		return nonEmpty(b.done())
+	}
+	return collectionFromSnapshotMore(t, value)
+}
+
+// nonEmpty refuses an empty collection: one is never stored.
+func nonEmpty(c collection) (collection, error) {
+	if c == nil {
+		return nil, fmt.Errorf("%w: empty collection", snapshot.ErrCorrupt)
+	}
+	return c, nil
+}
+
+// snapshotValueMore and collectionFromSnapshotMore are the codecs of the
+// types not above.
+func snapshotValueMore(ent *entry, dst []byte) (snapshot.Type, []byte, error) {
 	return 0, dst, fmt.Errorf("engine: no snapshot codec for %v values", ent.kind())
 }
 
-// collectionFromSnapshot rebuilds a collection from its snapshot encoding.
-func collectionFromSnapshot(t snapshot.Type, value []byte) (collection, error) {
+func collectionFromSnapshotMore(t snapshot.Type, value []byte) (collection, error) {
 	return nil, fmt.Errorf("engine: no snapshot codec for %v values", t)
 }
 

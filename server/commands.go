@@ -65,7 +65,7 @@ func buildCommandTable() map[string]*command {
 	m := make(map[string]*command)
 	for _, list := range [][]*command{
 		stringCommands(), keyCommands(), connectionCommands(), serverCommands(), persistenceCommands(),
-		hashCommands(), setCommands(), listCommands(), zsetCommands(),
+		hashCommands(), setCommands(), listCommands(), zsetCommands(), objectCommands(),
 	} {
 		for _, c := range list {
 			m[c.name] = c
