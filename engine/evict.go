@@ -171,7 +171,7 @@ func (e *Engine) OverMaxMemory() bool {
 // policy may evict): a write that needs memory must then be refused. Each
 // eviction is a write of its own, logged as a delete.
 func (e *Engine) FreeMemory() bool {
-	if !e.OverMaxMemory() {
+	if !e.OverMaxMemory() || e.loading.Load() {
 		return true
 	}
 	p := e.EvictionPolicy()
@@ -462,4 +462,24 @@ func (tx *Tx) Object(db int, key []byte) (ObjectInfo, bool, error) {
 		oi.Encoding = "raw"
 	}
 	return oi, true, nil
+}
+
+// KeyspaceHits returns the read lookups that found their key and those
+// that did not (INFO keyspace_hits and keyspace_misses).
+func (e *Engine) KeyspaceHits() (hits, misses int64) {
+	for i := range e.shards {
+		hits += e.shards[i].hits.Load()
+		misses += e.shards[i].misses.Load()
+	}
+	return hits, misses
+}
+
+// ResetStats zeroes the counters INFO stats shows (CONFIG RESETSTAT).
+func (e *Engine) ResetStats() {
+	e.stats.ExpiredKeys.Store(0)
+	e.stats.EvictedKeys.Store(0)
+	for i := range e.shards {
+		e.shards[i].hits.Store(0)
+		e.shards[i].misses.Store(0)
+	}
 }
