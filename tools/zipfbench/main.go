@@ -71,7 +71,9 @@ func main() {
 			must(c.ConfigSet(ctx, "maxmemory", strconv.FormatInt(maxmem, 10)).Err())
 			must(c.ConfigSet(ctx, "maxmemory-policy", *policy).Err())
 			seed := int64(r*1000 + 1)
+			fill(ctx, c, *keys, val) // full from the start: every miss evicts
 			load(ctx, c, *clients, *keys, *s, val, *warmup, seed)
+			must(c.ConfigResetStat(ctx).Err())
 			hits, misses, ops := load(ctx, c, *clients, *keys, *s, val, *duration, seed+500)
 			hr := float64(hits) / float64(hits+misses)
 			thr := float64(ops) / duration.Seconds()
