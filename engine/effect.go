@@ -154,7 +154,11 @@ func (e *Engine) Apply(effects []Effect) error {
 // raw returns key's entry whether expired or not.
 func (tx *Tx) raw(db int, key []byte) *entry {
 	sd, slot, h := tx.slotOf(db, key)
-	return sd.slots[slot].get(key, h)
+	ent := sd.slots[slot].get(key, h)
+	if ent != nil && tx.write {
+		tx.noteMem(db, sd, ent, false)
+	}
+	return ent
 }
 
 func (tx *Tx) apply(ef *Effect) error {

@@ -53,6 +53,8 @@ type Options struct {
 	// newest sound one, Save and BGSave take one, and the save rules take
 	// them in the background. Nil: no snapshots.
 	Snapshots *SnapshotOptions
+	// Memory configures maxmemory and eviction (see evict.go).
+	Memory MemoryOptions
 }
 
 // Committer is where a write's effects go before the write is acknowledged:
@@ -93,13 +95,22 @@ type Engine struct {
 	loadMu       sync.Mutex
 	// snap is the snapshots' state.
 	snap snapState
+
+	// mem is the bytes the keys hold (see memory.go); memBase is what the
+	// empty keyspace's tables hold.
+	mem     atomic.Int64
+	memBase int64
+	// evict is maxmemory and its policy (see evict.go).
+	evict evictState
 }
 
 // shard is one lock and the part of every database whose keys hash to it.
 type shard struct {
 	mu  sync.RWMutex
 	dbs []shardDB // one per database
-	_   [40]byte  // keep neighbouring shards' locks off one cache line
+	// hits and misses count read lookups (INFO keyspace_hits/misses).
+	hits, misses atomic.Int64
+	_            [24]byte // keep neighbouring shards' locks off one cache line
 }
 
 // shardDB is one database's part of a shard.
@@ -112,6 +123,8 @@ type shardDB struct {
 	// volatile holds the keys that have an expiry, for active expiry to
 	// sample. An entry is in volatile iff its expireAt != 0.
 	volatile *table
+	// mem is the bytes charged for the keys (see memory.go).
+	mem int64
 }
 
 // Open returns an engine with opts applied over the defaults. Without a
@@ -149,6 +162,7 @@ func Open(opts Options) (*Engine, error) {
 		}
 	}
 	e.txPool.New = func() any { return &Tx{e: e} }
+	e.initMemory(opts.Memory)
 	e.recording = opts.Committer != nil || opts.WAL != nil || opts.Snapshots != nil
 	e.snap.status.LastSave = time.Now()
 	e.snap.status.LastOK = true
@@ -346,6 +360,9 @@ func (e *Engine) commit(tx *Tx) error {
 }
 
 func (e *Engine) end(tx *Tx) {
+	if tx.write {
+		tx.settleMem()
+	}
 	if tx.all {
 		for i := len(e.shards) - 1; i >= 0; i-- {
 			if tx.write {

@@ -18,7 +18,12 @@ type entry struct {
 	klen     uint32
 	vlen     uint32
 	vcap     uint32
-	typ      Kind
+	// typ never changes; kind() reads it atomically, as the word it
+	// shares with acc (see access.go).
+	typ Kind
+	// acc are the access bits (LRU clock or LFU counter), accessed only
+	// as part of the 32-bit word that starts at typ.
+	acc [3]byte
 }
 
 // collEntry is the entry of a hash, list, set or sorted set. Its entry
@@ -134,7 +139,7 @@ func (ent *entry) appendValue(b []byte) {
 
 // collection returns a collection entry's value (nil for a string).
 func (ent *entry) collection() collection {
-	if ent.typ == KindString {
+	if ent.kind() == KindString {
 		return nil
 	}
 	return (*collEntry)(unsafe.Pointer(ent)).coll
@@ -152,7 +157,7 @@ func (ent *entry) setCollection(c collection) {
 // withKey returns a copy of ent under another key, sharing a collection's
 // value (RENAME moves it) and copying a string's.
 func (ent *entry) withKey(key []byte) *entry {
-	if ent.typ == KindString {
+	if ent.kind() == KindString {
 		return newStringEntry(key, ent.value(), ent.expireAt)
 	}
 	return newCollEntry(key, ent.collection(), ent.expireAt)
@@ -160,7 +165,7 @@ func (ent *entry) withKey(key []byte) *entry {
 
 // cloneAs returns a deep copy of ent under key (COPY).
 func (ent *entry) cloneAs(key []byte) *entry {
-	if ent.typ == KindString {
+	if ent.kind() == KindString {
 		return newStringEntry(key, ent.value(), ent.expireAt)
 	}
 	return newCollEntry(key, ent.collection().clone(), ent.expireAt)

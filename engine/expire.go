@@ -9,6 +9,8 @@ import (
 // Stats are the engine's counters, as INFO stats reports them.
 type Stats struct {
 	ExpiredKeys atomic.Int64
+	// EvictedKeys counts keys evicted under maxmemory.
+	EvictedKeys atomic.Int64
 	// ExpireCycles counts active-expiry cycles that ran.
 	ExpireCycles atomic.Int64
 }

@@ -18,6 +18,14 @@ func (tx *Tx) Exists(db int, key []byte) (bool, error) {
 	if err := tx.readable(db, key); err != nil {
 		return false, err
 	}
+	return tx.peek(db, key) != nil, nil
+}
+
+// Touch reports whether key is live, recording an access to it (TOUCH).
+func (tx *Tx) Touch(db int, key []byte) (bool, error) {
+	if err := tx.readable(db, key); err != nil {
+		return false, err
+	}
 	return tx.lookup(db, key) != nil, nil
 }
 
@@ -26,7 +34,7 @@ func (tx *Tx) Type(db int, key []byte) (Kind, error) {
 	if err := tx.readable(db, key); err != nil {
 		return 0, err
 	}
-	if ent := tx.lookup(db, key); ent != nil {
+	if ent := tx.peek(db, key); ent != nil {
 		return ent.kind(), nil
 	}
 	return 0, nil
@@ -70,7 +78,7 @@ func (tx *Tx) ExpireTime(db int, key []byte) (int64, error) {
 	if err := tx.readable(db, key); err != nil {
 		return 0, err
 	}
-	ent := tx.lookup(db, key)
+	ent := tx.peek(db, key)
 	switch {
 	case ent == nil:
 		return -2, nil
@@ -216,6 +224,7 @@ func (tx *Tx) FlushAll() error {
 }
 
 func (tx *Tx) flushDB(db int) {
+	tx.dropMemDB(db)
 	for i := range tx.e.shards {
 		sd := &tx.e.shards[i].dbs[db]
 		for j := range sd.slots {

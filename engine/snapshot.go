@@ -536,6 +536,7 @@ func (e *Engine) resetKeyspace() {
 				sd.slots[j] = nil
 			}
 			sd.count, sd.volatile = 0, nil
+			e.dropShardDBMem(sd)
 		}
 	}
 }
@@ -630,6 +631,10 @@ func (e *Engine) loadBlock(r *snapshot.Reader, i int) (int, error) {
 	var se snapshot.Entry
 	n := 0
 	var locked *shard
+	copyStrings := e.evict.maxMemory.Load() > 0
+	now := e.nowMs()
+	var charged int64
+	defer func() { e.mem.Add(charged) }()
 	for it.Next(&se) {
 		if n == len(ents) {
 			return 0, &snapshot.CorruptError{File: r.Path, Offset: bl.Offset,
@@ -639,7 +644,11 @@ func (e *Engine) loadBlock(r *snapshot.Reader, i int) (int, error) {
 			return 0, errors.Errorf("snapshot %s: key in db %d, only %d databases configured", r.Path, se.DB, e.dbs)
 		}
 		var ent *entry
-		if se.Type == snapshot.TypeString {
+		if se.Type == snapshot.TypeString && copyStrings {
+			// Under maxmemory, keys are evicted one by one: a key must
+			// not keep a whole block alive.
+			ent = newStringEntry(se.Key, se.Value, se.ExpireAt)
+		} else if se.Type == snapshot.TypeString {
 			ent = &ents[n]
 			*ent = entry{expireAt: se.ExpireAt, typ: KindString, klen: uint32(len(se.Key)),
 				vlen: uint32(len(se.Value)), vcap: uint32(len(se.Value))}
@@ -666,7 +675,21 @@ func (e *Engine) loadBlock(r *snapshot.Reader, i int) (int, error) {
 			sh.mu.Lock()
 			locked = sh
 		}
-		sh.dbs[se.DB].put(int(h%NumSlots)/len(e.shards), ent, h)
+		e.initAccess(ent, now)
+		sd := &sh.dbs[se.DB]
+		slot := int(h%NumSlots) / len(e.shards)
+		if sd.slots[slot] == nil {
+			sd.mem += tableOverhead
+			charged += tableOverhead
+		}
+		if old := sd.put(slot, ent, h); old != nil {
+			n := old.memSize()
+			sd.mem -= n
+			charged -= n
+		}
+		n := ent.memSize()
+		sd.mem += n
+		charged += n
 	}
 	if locked != nil {
 		locked.mu.Unlock()
@@ -702,6 +725,8 @@ func (e *Engine) presize(ix *snapshot.Index) {
 			for j := range sd.slots {
 				if sd.slots[j] == nil {
 					sd.slots[j] = newTable(hint)
+					sd.mem += tableOverhead
+					e.mem.Add(tableOverhead)
 				}
 			}
 		}
@@ -767,6 +792,7 @@ func (e *Engine) flushFiltered(ef *Effect, shards []bool) {
 				sd.slots[j] = nil
 			}
 			sd.count, sd.volatile = 0, nil
+			e.dropShardDBMem(sd)
 		}
 	}
 }

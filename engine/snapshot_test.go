@@ -191,3 +191,68 @@ func TestBGSaveInProgressAtOnce(t *testing.T) {
 		e.snap.bg.Wait()
 	}
 }
+
+// TestSnapshotCrossShardWrites: while a snapshot is being taken, RENAME and
+// COPY between keys of different shards log the value whole (a delete and
+// an OpRestore), since recovery may replay one side of the write and not
+// the other; replaying those effects gives the same state.
+func TestSnapshotCrossShardWrites(t *testing.T) {
+	e, err := Open(Options{Databases: 2, Shards: 16, Logger: rcQuiet, ActiveExpireHz: -1,
+		Committer: newRcRecorder()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	// Two keys of different shards.
+	src, dst := []byte("a"), []byte("b")
+	for i := 0; hashKey(src)&e.shardMask == hashKey(dst)&e.shardMask; i++ {
+		dst = []byte(fmt.Sprintf("b%d", i))
+	}
+	var logged []Effect
+	write := func(fn func(tx *Tx) error) {
+		t.Helper()
+		if err := e.Update([][]byte{src, dst}, func(tx *Tx) error {
+			if err := fn(tx); err != nil {
+				return err
+			}
+			logged = append(logged[:0], tx.Effects()...)
+			return nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, taking := range []bool{false, true} {
+		e.snap.taking.Store(taking)
+		write(func(tx *Tx) error { _, err := tx.Set(0, src, []byte("v1"), SetArgs{ExpireAt: 5e12}); return err })
+		write(func(tx *Tx) error { _, err := tx.Rename(0, src, dst, false); return err })
+		ops := []Op{logged[0].Op}
+		if len(logged) > 1 {
+			ops = append(ops, logged[1].Op)
+		}
+		want := []Op{OpRename}
+		if taking {
+			want = []Op{OpDel, OpRestore}
+		}
+		if fmt.Sprint(ops) != fmt.Sprint(want) {
+			t.Fatalf("taking=%v: RENAME logged %v, want %v", taking, ops, want)
+		}
+		// Replay on a fresh engine: the same state.
+		r, _ := Open(Options{Databases: 2, Shards: 16, Logger: rcQuiet, ActiveExpireHz: -1})
+		if err := r.Apply([]Effect{{Op: OpSet, DB: 0, Key: src, Value: []byte("v1"), ExpireAt: 5e12}}); err != nil {
+			t.Fatal(err)
+		}
+		if err := r.Apply(logged); err != nil {
+			t.Fatal(err)
+		}
+		if d := rcDiff(rcDump(t, r), rcDump(t, e)); d != "" {
+			t.Fatalf("taking=%v: replayed RENAME differs:\n%s", taking, d)
+		}
+		r.Close()
+		write(func(tx *Tx) error { _, err := tx.Copy(0, dst, 1, src, true); return err })
+		if taking && (len(logged) != 1 || logged[0].Op != OpRestore || logged[0].DB != 1) {
+			t.Fatalf("COPY during a snapshot logged %v, want one OpRestore into db 1", logged)
+		}
+		write(func(tx *Tx) error { _, err := tx.Del(0, dst); _, err2 := tx.Del(1, src); return errors.Join(err, err2) })
+	}
+	e.snap.taking.Store(false)
+}

@@ -1,5 +1,7 @@
 package engine
 
+import "sync/atomic"
+
 // Kind is the type of a value, as TYPE names it.
 type Kind uint8
 
@@ -30,7 +32,7 @@ func (k Kind) String() string {
 }
 
 // kind returns the entry's type.
-func (ent *entry) kind() Kind { return ent.typ }
+func (ent *entry) kind() Kind { return Kind(atomic.LoadUint32(ent.accessWord())) }
 
 // Tx is a transaction: the locked shards and the effects recorded so far.
 // A Tx is valid only inside the function given to Update or View.
@@ -49,6 +51,13 @@ type Tx struct {
 	replaying bool
 	// enc is the reusable buffer effects are encoded into for the log.
 	enc []byte
+	// mem are the entries a write may change, for memory accounting (see
+	// memory.go); memIdx indexes them when there are many; memDelta is
+	// the change in bytes not yet added to the engine's total.
+	mem      []memRec
+	memBuf   [4]memRec
+	memIdx   map[*entry]int
+	memDelta int64
 }
 
 func (tx *Tx) reset() {
@@ -95,21 +104,39 @@ func (tx *Tx) isLocked(key []byte) bool {
 	return containsShard(tx.locked, uint16(hashKey(key)&tx.e.shardMask))
 }
 
-// lookup returns key's live entry, or nil. An expired entry is removed when
-// the tx may write, and remembered for lazy deletion otherwise.
+// lookup returns key's live entry, or nil, and records the access (the
+// key's LRU clock or LFU counter). An expired entry is removed when the tx
+// may write, and remembered for lazy deletion otherwise.
 func (tx *Tx) lookup(db int, key []byte) *entry {
+	ent := tx.peek(db, key)
+	if ent != nil {
+		tx.e.touch(ent, tx.now)
+	}
+	return ent
+}
+
+// peek is lookup without recording the access (TYPE, TTL, EXISTS, OBJECT).
+// A read-only tx counts a hit or a miss (INFO keyspace_hits/misses).
+func (tx *Tx) peek(db int, key []byte) *entry {
 	sd, slot, h := tx.slotOf(db, key)
 	ent := sd.slots[slot].get(key, h)
-	if ent == nil {
-		return nil
-	}
-	if ent.expireAt != 0 && ent.expireAt <= tx.now {
+	if ent != nil && ent.expireAt != 0 && ent.expireAt <= tx.now {
 		if tx.write {
 			tx.removeExpired(db, key)
 		} else {
 			tx.expired = append(tx.expired, expiredKey{db: db, key: string(key)})
 		}
-		return nil
+		ent = nil
+	}
+	switch {
+	case tx.write:
+		if ent != nil {
+			tx.noteMem(db, sd, ent, false)
+		}
+	case ent != nil:
+		tx.e.shards[h&tx.e.shardMask].hits.Add(1)
+	default:
+		tx.e.shards[h&tx.e.shardMask].misses.Add(1)
 	}
 	return ent
 }
@@ -126,11 +153,22 @@ func (tx *Tx) removeExpired(db int, key []byte) {
 // volatile index in step.
 func (tx *Tx) put(db int, ent *entry) {
 	sd, slot, h := tx.slotOf(db, ent.keyBytes())
-	sd.put(slot, ent, h)
+	if ent.access() == 0 {
+		tx.e.initAccess(ent, tx.now)
+	}
+	if sd.slots[slot] == nil {
+		sd.mem += tableOverhead
+		tx.memDelta += tableOverhead
+	}
+	if old := sd.put(slot, ent, h); old != nil {
+		tx.uncharge(sd, old)
+	}
+	tx.noteMem(db, sd, ent, true)
 }
 
-// put stores ent in slot (h is its key's hash), replacing any entry.
-func (sd *shardDB) put(slot int, ent *entry, h uint32) {
+// put stores ent in slot (h is its key's hash), replacing any entry, which
+// it returns.
+func (sd *shardDB) put(slot int, ent *entry, h uint32) *entry {
 	t := sd.slots[slot]
 	if t == nil {
 		t = newTable(0)
@@ -148,6 +186,7 @@ func (sd *shardDB) put(slot int, ent *entry, h uint32) {
 		}
 		sd.volatile.set(ent, h)
 	}
+	return old
 }
 
 // setExpire changes an existing entry's expiry, keeping the volatile index
@@ -170,7 +209,16 @@ func (tx *Tx) setExpire(db int, key []byte, ent *entry, at int64) {
 // remove deletes key, live or expired; reports whether it was there.
 func (tx *Tx) remove(db int, key []byte) bool {
 	sd, slot, h := tx.slotOf(db, key)
-	return sd.remove(slot, key, h) != nil
+	old := sd.remove(slot, key, h)
+	if old == nil {
+		return false
+	}
+	tx.uncharge(sd, old)
+	if sd.slots[slot] == nil {
+		sd.mem -= tableOverhead
+		tx.memDelta -= tableOverhead
+	}
+	return true
 }
 
 // remove deletes key from slot and returns its entry (nil if absent).

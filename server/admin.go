@@ -354,15 +354,16 @@ func (s *Server) applyConfig(cfg Config) {
 		s.eng.SetSaveRules(rules)
 	}
 	s.eng.SetLogGrowth(cfg.AutoAOFRewritePercentage, cfg.AutoAOFRewriteMinSize)
+	s.applyMemoryConfig(cfg)
 }
 
 func cmdConfigResetStat(c *client, args [][]byte) {
 	st := &c.s.stats
 	for _, v := range []interface{ Store(int64) }{&st.commandsProcessed, &st.connectionsReceived, &st.rejectedConns,
-		&st.keyspaceHits, &st.keyspaceMisses, &st.netInput, &st.netOutput} {
+		&st.netInput, &st.netOutput} {
 		v.Store(0)
 	}
-	c.s.eng.Stats().ExpiredKeys.Store(0)
+	c.s.eng.ResetStats()
 	c.writeOK()
 }
 
@@ -491,23 +492,7 @@ func (s *Server) writeInfoSection(b *strings.Builder, sec string) {
 		infoLine(b, "tracking_clients", 0)
 		infoLine(b, "clients_in_timeout_table", 0)
 	case "memory":
-		used, total := goMemory()
-		rss := residentBytes()
-		b.WriteString("# Memory\r\n")
-		infoLine(b, "used_memory", used)
-		infoLine(b, "used_memory_human", humanBytes(used))
-		infoLine(b, "used_memory_rss", rss)
-		infoLine(b, "used_memory_rss_human", humanBytes(rss))
-		infoLine(b, "used_memory_runtime", total)
-		infoLine(b, "maxmemory", 0)
-		infoLine(b, "maxmemory_human", "0B")
-		infoLine(b, "maxmemory_policy", "noeviction")
-		ratio := 0.0
-		if used > 0 {
-			ratio = float64(rss) / float64(used)
-		}
-		infoLine(b, "mem_fragmentation_ratio", strconv.FormatFloat(ratio, 'f', 2, 64))
-		infoLine(b, "mem_allocator", "go")
+		s.writeMemoryInfo(b)
 	case "persistence":
 		s.writePersistenceInfo(b)
 	case "stats":
@@ -520,9 +505,10 @@ func (s *Server) writeInfoSection(b *strings.Builder, sec string) {
 		infoLine(b, "total_net_output_bytes", st.netOutput.Load())
 		infoLine(b, "rejected_connections", st.rejectedConns.Load())
 		infoLine(b, "expired_keys", s.eng.Stats().ExpiredKeys.Load())
-		infoLine(b, "evicted_keys", 0)
-		infoLine(b, "keyspace_hits", st.keyspaceHits.Load())
-		infoLine(b, "keyspace_misses", st.keyspaceMisses.Load())
+		infoLine(b, "evicted_keys", s.eng.Stats().EvictedKeys.Load())
+		hits, misses := s.eng.KeyspaceHits()
+		infoLine(b, "keyspace_hits", hits)
+		infoLine(b, "keyspace_misses", misses)
 		infoLine(b, "pubsub_channels", 0)
 		infoLine(b, "pubsub_patterns", 0)
 		infoLine(b, "total_error_replies", 0)

@@ -429,5 +429,5 @@ func writeHelp(c *client, container string, lines []string) {
 		c.writeSimple(l)
 	}
 	c.writeSimple("HELP")
-	c.writeSimple("    Print this help.")
+	c.writeSimple("    Prints this help.")
 }

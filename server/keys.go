@@ -14,7 +14,7 @@ func keyCommands() []*command {
 		keyCmd("del", -2, flagWrite, 1, -1, 1, grpK, "1.0.0", "Delete a key", cmdDel),
 		keyCmd("unlink", -2, flagWrite|flagFast, 1, -1, 1, grpK, "4.0.0", "Delete a key asynchronously in another thread", cmdDel),
 		keyCmd("exists", -2, roF, 1, -1, 1, grpK, "1.0.0", "Determine if a key exists", cmdExists),
-		keyCmd("touch", -2, roF, 1, -1, 1, grpK, "3.2.1", "Alters the last access time of a key(s). Returns the number of existing keys specified.", cmdExists),
+		keyCmd("touch", -2, roF, 1, -1, 1, grpK, "3.2.1", "Alters the last access time of a key(s). Returns the number of existing keys specified.", cmdTouch),
 		keyCmd("expire", -3, flagWrite|flagFast, 1, 1, 1, grpK, "1.0.0", "Set a key's time to live in seconds", expireCmd(1000, false, "expire")),
 		keyCmd("pexpire", -3, flagWrite|flagFast, 1, 1, 1, grpK, "2.6.0", "Set a key's time to live in milliseconds", expireCmd(1, false, "pexpire")),
 		keyCmd("expireat", -3, flagWrite|flagFast, 1, 1, 1, grpK, "1.2.0", "Set the expiration for a key as a UNIX timestamp", expireCmd(1000, true, "expireat")),

@@ -37,6 +37,10 @@ type Options struct {
 	// SHUTDOWN; the main program stops the server and exits. Nil: SHUTDOWN
 	// closes the server itself.
 	OnShutdown func()
+	// SetMemoryLimit: the server sets the Go runtime's memory limit from
+	// maxmemory (unless GOMEMLIMIT is set); for the server's own process,
+	// not for one that embeds it.
+	SetMemoryLimit bool
 }
 
 // Server is a RESP server over an engine.
@@ -62,6 +66,10 @@ type Server struct {
 
 	nextClientID atomic.Int64
 	stats        serverStats
+	// memPeak is the peak of used_memory INFO has seen; setMemLimit is
+	// Options.SetMemoryLimit.
+	memPeak     atomic.Uint64
+	setMemLimit bool
 }
 
 // serverStats are the counters of INFO stats.
@@ -69,8 +77,6 @@ type serverStats struct {
 	connectionsReceived atomic.Int64
 	commandsProcessed   atomic.Int64
 	rejectedConns       atomic.Int64
-	keyspaceHits        atomic.Int64
-	keyspaceMisses      atomic.Int64
 	netInput            atomic.Int64
 	netOutput           atomic.Int64
 }
@@ -97,9 +103,12 @@ func New(opts Options) *Server {
 	s.cfg.cfg = *cfg
 	if s.eng == nil {
 		// Memory only: opening cannot fail without a log.
-		s.eng, _ = engine.Open(engine.Options{Databases: cfg.Databases, ActiveExpireHz: cfg.Hz, Logger: log})
+		s.eng, _ = engine.Open(engine.Options{Databases: cfg.Databases, ActiveExpireHz: cfg.Hz, Logger: log,
+			Memory: cfg.EngineMemory()})
 		s.ownsEng = true
 	}
+	s.setMemLimit = opts.SetMemoryLimit
+	s.applyMemoryConfig(s.cfg.cfg)
 	return s
 }
 

@@ -38,21 +38,12 @@ func stringCommands() []*command {
 	}
 }
 
-func (c *client) countHit(found bool) {
-	if found {
-		c.s.stats.keyspaceHits.Add(1)
-	} else {
-		c.s.stats.keyspaceMisses.Add(1)
-	}
-}
-
 func cmdGet(c *client, tx *engine.Tx, args [][]byte) {
 	v, found, err := tx.Get(c.db, args[1])
 	if err != nil {
 		c.writeEngineError(err)
 		return
 	}
-	c.countHit(found)
 	if !found {
 		c.writeNull()
 		return
@@ -202,7 +193,6 @@ func cmdMGet(c *client, tx *engine.Tx, args [][]byte) {
 	c.writeArray(len(args) - 1)
 	for _, k := range args[1:] {
 		v, found, err := tx.Get(c.db, k)
-		c.countHit(found)
 		if err != nil || !found {
 			c.writeNull()
 			continue

@@ -58,7 +58,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 
-	engOpts := engine.Options{Databases: cfg.Databases, ActiveExpireHz: cfg.Hz, Logger: logger}
+	engOpts := engine.Options{Databases: cfg.Databases, ActiveExpireHz: cfg.Hz, Logger: logger,
+		Memory: cfg.EngineMemory()}
 	if cfg.AppendOnly {
 		policy, err := wal.ParseSyncPolicy(cfg.AppendFsync)
 		if err != nil {
@@ -92,6 +93,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		Config:   cfg,
 		Logger:   logger,
 		LevelVar: level, // CONFIG SET loglevel changes it
+		// GOMEMLIMIT from maxmemory (see server.goMemoryLimit).
+		SetMemoryLimit: true,
 		OnShutdown: func() {
 			select {
 			case shutdown <- "SHUTDOWN command":
