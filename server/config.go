@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"strconv"
 	"strings"
 	"sync"
@@ -35,6 +36,9 @@ type Config struct {
 	// bytes; default 100 and 64mb; percentage 0 disables it.
 	AutoAOFRewritePercentage int
 	AutoAOFRewriteMinSize    int64
+	// BusyReplyThreshold (alias lua-time-limit) is how long, in ms, a
+	// script runs before other clients get -BUSY; 0: never. Default 5000.
+	BusyReplyThreshold int
 }
 
 // DefaultConfig returns the defaults, as redis-server has them (but for the
@@ -55,6 +59,7 @@ func DefaultConfig() *Config {
 
 		AutoAOFRewritePercentage: 100,
 		AutoAOFRewriteMinSize:    64 << 20,
+		BusyReplyThreshold:       5000,
 	}
 }
 
@@ -148,6 +153,12 @@ var directives = []directive{
 			c.ProtoMaxBulkLen = n
 			return nil
 		}},
+	{name: "busy-reply-threshold", help: "ms a script runs before other clients get -BUSY (0: never)", mutable: true,
+		get: func(c *Config) string { return strconv.Itoa(c.BusyReplyThreshold) },
+		set: func(c *Config, a []string) error { return setInt(&c.BusyReplyThreshold, a[0], 0, math.MaxInt32) }},
+	{name: "lua-time-limit", help: "alias of busy-reply-threshold", mutable: true,
+		get: func(c *Config) string { return strconv.Itoa(c.BusyReplyThreshold) },
+		set: func(c *Config, a []string) error { return setInt(&c.BusyReplyThreshold, a[0], 0, math.MaxInt32) }},
 }
 
 var errBadArgs = fmt.Errorf("argument(s) must be one of the accepted values")

@@ -62,6 +62,7 @@ type Server struct {
 
 	nextClientID atomic.Int64
 	stats        serverStats
+	lua          luaState // scripts (scripting.go)
 }
 
 // serverStats are the counters of INFO stats.
@@ -213,6 +214,7 @@ func (s *Server) Close() error {
 		c.nc.Close()
 	}
 	s.mu.Unlock()
+	s.lua.stopAll()
 	s.wg.Wait()
 	if s.ownsEng {
 		return s.eng.Close()
