@@ -44,8 +44,9 @@ const scriptRerunWait = 20 * time.Millisecond
 type luaScript struct {
 	sha   string
 	proto *lua.FunctionProto
-	// noWrites: the script's shebang has flags=no-writes.
-	noWrites bool
+	// shebang: the script starts with "#!lua" (Redis 7's flags mode);
+	// noWrites: its flags include no-writes.
+	shebang, noWrites bool
 	// global: the script touched keys it did not declare, at a moment
 	// their shards could not be taken; it runs over every shard.
 	global atomic.Bool
@@ -190,6 +191,10 @@ func (c *client) eval(args [][]byte, bySHA, readOnly bool, tx *engine.Tx) {
 			return
 		}
 	}
+	if readOnly && sc.shebang && !sc.noWrites {
+		c.writeError("ERR Can not execute a script with write flag using *_ro command.")
+		return
+	}
 	keys, argv := args[3:3+n], args[3+n:]
 	c.runScript(sc, keys, argv, readOnly || sc.noWrites, tx)
 }
@@ -248,13 +253,12 @@ func compileScript(sha string, body []byte) (*luaScript, string) {
 		if nl < 0 {
 			return nil, "ERR Invalid script shebang"
 		}
-		parts := strings.Fields(src[2:nl])
-		if len(parts) == 0 || parts[0] != "lua" {
-			engineName := ""
-			if len(parts) > 0 {
-				engineName = parts[0]
-			}
-			return nil, "ERR Could not find engine '" + engineName + "'"
+		parts := strings.Fields(src[:nl])
+		if len(parts) == 0 {
+			return nil, "ERR Invalid engine in script shebang"
+		}
+		if parts[0] != "#!lua" {
+			return nil, "ERR Unexpected engine in script shebang: " + parts[0]
 		}
 		for _, p := range parts[1:] {
 			flags, ok := strings.CutPrefix(p, "flags=")
@@ -271,6 +275,7 @@ func compileScript(sha string, body []byte) (*luaScript, string) {
 				}
 			}
 		}
+		sc.shebang = true
 		// The shebang line stays a (blank) line, so line numbers hold.
 		src = src[nl:]
 	}

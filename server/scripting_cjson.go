@@ -225,6 +225,14 @@ func (d *cjsonDecoder) tokenName() string {
 		return "T_COLON"
 	case '"':
 		return "T_STRING"
+	case '-', '0', '1', '2', '3', '4', '5', '6', '7', '8', '9':
+		return "T_NUMBER"
+	}
+	switch rest := d.s[d.i:]; {
+	case strings.HasPrefix(rest, "true"), strings.HasPrefix(rest, "false"):
+		return "T_BOOLEAN"
+	case strings.HasPrefix(rest, "null"):
+		return "T_NULL"
 	}
 	return "invalid token"
 }

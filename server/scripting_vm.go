@@ -133,6 +133,8 @@ func newLuaVM(s *Server) *luaVM {
 	g.RawSetString("error", L.NewFunction(luaErrorFn))
 	g.RawSetString("pcall", L.NewFunction(luaPCall))
 	g.RawSetString("tostring", L.NewFunction(luaToString))
+	baseToNumber := g.RawGetString("tonumber").(*lua.LFunction)
+	g.RawSetString("tonumber", L.NewFunction(func(L *lua.LState) int { return luaToNumber(L, baseToNumber) }))
 	math := g.RawGetString("math").(*lua.LTable)
 	math.RawSetString("random", L.NewFunction(s.lua.mathRandom))
 	math.RawSetString("randomseed", L.NewFunction(s.lua.mathRandomSeed))
@@ -325,6 +327,43 @@ func luaToString(L *lua.LState) int {
 	return 1
 }
 
+// luaToNumber is tonumber with base 10 parsed as Lua 5.1 does (strtod:
+// any magnitude, hexadecimal, surrounding spaces); other bases as before.
+func luaToNumber(L *lua.LState, base *lua.LFunction) int {
+	s, ok := L.Get(1).(lua.LString)
+	if !ok || L.OptInt(2, 10) != 10 {
+		L.Push(base)
+		L.Insert(base, 1)
+		L.Pop(1)
+		L.Call(L.GetTop()-1, 1)
+		return 1
+	}
+	t := strings.TrimSpace(string(s))
+	var f float64
+	var err error
+	if u, found := strings.CutPrefix(strings.ToLower(t), "0x"); found && !strings.ContainsAny(u, ".p") {
+		var n uint64
+		n, err = strconv.ParseUint(u, 16, 64)
+		f = float64(n)
+	} else if t != "" && strings.IndexByte("+-.0123456789", t[0]) >= 0 || strings.EqualFold(t, "inf") || strings.EqualFold(t, "nan") {
+		f, err = strconv.ParseFloat(t, 64)
+		if ne, ok := err.(*strconv.NumError); ok && ne.Err == strconv.ErrRange {
+			err = nil
+		}
+		if strings.Contains(t, "_") {
+			err = strconv.ErrSyntax
+		}
+	} else {
+		err = strconv.ErrSyntax
+	}
+	if err != nil {
+		L.Push(lua.LNil)
+		return 1
+	}
+	L.Push(lua.LNumber(f))
+	return 1
+}
+
 // formatLuaNumber formats as C's "%.14g", Lua 5.1's number format.
 func formatLuaNumber(f float64) string {
 	switch {
@@ -353,12 +392,8 @@ func (vm *luaVM) redisLib(s *Server) *lua.LTable {
 	fn := func(name string, f lua.LGFunction) { t.RawSetString(name, L.NewFunction(f)) }
 	fn("call", func(L *lua.LState) int { return vm.call(L, true) })
 	fn("pcall", func(L *lua.LState) int { return vm.call(L, false) })
-	fn("error_reply", func(L *lua.LState) int {
-		return replyTable(L, "err", "ERR wrong number or type of arguments")
-	})
-	fn("status_reply", func(L *lua.LState) int {
-		return replyTable(L, "ok", "ERR wrong number or type of arguments")
-	})
+	fn("error_reply", func(L *lua.LState) int { return replyTable(L, "err") })
+	fn("status_reply", func(L *lua.LState) int { return replyTable(L, "ok") })
 	fn("sha1hex", func(L *lua.LState) int {
 		if L.GetTop() != 1 {
 			luaFail(L, "wrong number of arguments")
@@ -434,16 +469,27 @@ func (vm *luaVM) redisLib(s *Server) *lua.LTable {
 	return t
 }
 
-// replyTable is redis.error_reply / redis.status_reply: {field=arg}.
-func replyTable(L *lua.LState, field, usage string) int {
-	if L.GetTop() != 1 {
-		luaFail(L, usage)
-	}
-	s, ok := L.Get(1).(lua.LString)
-	if !ok {
-		luaFail(L, usage)
-	}
+// replyTable is redis.error_reply / redis.status_reply: {field=arg}. An
+// error is given a code as Redis's luaPushErrorBuff does: "-CODE msg"
+// keeps its code, a message of one word gets ERR. Bad arguments are not
+// raised: the error table is returned.
+func replyTable(L *lua.LState, field string) int {
 	t := L.CreateTable(0, 1)
+	s, ok := L.Get(1).(lua.LString)
+	if L.GetTop() != 1 || !ok {
+		t.RawSetString("err", lua.LString("ERR wrong number or type of arguments"))
+		L.Push(t)
+		return 1
+	}
+	if field == "err" {
+		e := strings.TrimPrefix(string(s), "-")
+		if code, msg, found := strings.Cut(e, " "); found {
+			e = code + " " + strings.Trim(msg, "\r\n")
+		} else {
+			e = "ERR " + strings.Trim(e, "\r\n")
+		}
+		s = lua.LString(e)
+	}
 	t.RawSetString(field, s)
 	L.Push(t)
 	return 1
