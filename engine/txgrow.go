@@ -74,6 +74,9 @@ func (tx *Tx) LockAll() bool {
 	return true
 }
 
+// Holds reports whether tx holds key's shard.
+func (tx *Tx) Holds(key []byte) bool { return tx.isLocked(key) }
+
 // HoldsAll reports whether tx holds every shard.
 func (tx *Tx) HoldsAll() bool { return tx.all }
 

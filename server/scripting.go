@@ -23,14 +23,17 @@ import (
 // client sees a state between two of its calls. The transaction begins
 // over the shards of the script's declared KEYS, which keeps scripts on
 // different keys running in parallel. Redis lets a script touch keys it
-// did not declare, so the transaction grows (engine Tx.LockKey): a shard
-// above those held is waited for, one below is taken only if it is free at
-// once (the rule that keeps lock waits deadlock-free; see engine/txgrow.go).
-// When it is not free and the script has not written yet, the run is
-// stopped and the script run again over every shard (UpdateAll); the
-// script is then marked and always runs that way. When it has written, the
-// call retries for a bounded time and then fails with an error (its
-// writes so far stand, as after any error in a Redis script).
+// did not declare. The first time a script does, it is marked to run over
+// every shard (UpdateAll) from then on; if it has not written yet, the run
+// is stopped and started again that way, which always succeeds. If it
+// has written (a script that writes a declared key, then touches an
+// undeclared one, on its first run), the transaction grows instead
+// (engine Tx.LockKey): a shard above those held is waited for, one below
+// is taken only if it is free (the rule that keeps lock waits
+// deadlock-free; see engine/txgrow.go), retried for a bounded time; if it
+// stays busy the call fails with an error, and the writes so far stand,
+// as after any error in a Redis script. That is the one case where Cairn
+// answers differently from Redis: declare every key.
 //
 // Busy scripts. A script past busy-reply-threshold marks the server busy:
 // other clients then get -BUSY (before they would wait for any lock), and
@@ -562,25 +565,31 @@ const msgScriptLockBusy = "ERR The script accessed a key it did not declare in K
 	"and a conflicting command held that key: declare every key a script uses"
 
 // lock takes key's shard (every shard when key is nil) into the script's
-// transaction. When that would have to wait out of lock order: before the
-// first write the run is stopped, to start again over every shard (the
-// Lua error that stops it cannot be caught: the VM's context is closed);
-// after it, it retries for a bounded time.
+// transaction. A script that touches a key it did not declare is marked to
+// run over every shard from then on; if it has not written yet, this run
+// is stopped and started again that way (the Lua error that stops it
+// cannot be caught: the VM's context is closed). If it has, the shard is
+// taken in the deadlock-free order, or retried for a bounded time when it
+// is below one held and busy.
 func (r *scriptRun) lock(key []byte) bool {
+	if key == nil && r.tx.HoldsAll() || key != nil && r.tx.Holds(key) {
+		return true
+	}
+	r.script.global.Store(true)
 	take := func() bool {
 		if key == nil {
 			return r.tx.LockAll()
 		}
 		return r.tx.LockKey(key)
 	}
-	if take() {
-		return true
-	}
 	if !r.wrote.Load() {
 		r.stopped.Store(stopRerun)
 		r.vm.ctx.stop(errScriptRerun)
 		r.vm.L.RaiseError("%s", errScriptRerun.Error())
 		return false
+	}
+	if take() {
+		return true
 	}
 	deadline := time.Now().Add(scriptRerunWait)
 	for time.Now().Before(deadline) {
