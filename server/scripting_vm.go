@@ -39,12 +39,40 @@ type luaVM struct {
 // stops the script (SCRIPT KILL, or a rerun over every shard). Every 65536
 // checks it also looks at the clock, for busy-reply-threshold, as Redis's
 // Lua hook does every 100000 instructions.
+//
+// Only the VM's goroutine calls Done. A coroutine's context derives from
+// this one through AfterFunc (so context.WithCancel starts no goroutine).
 type vmCtx struct {
-	mu    sync.Mutex // guards closing done, and cause
+	mu    sync.Mutex // guards done's closing and replacing, cause, after
 	done  chan struct{}
 	n     uint32
 	vm    *luaVM
 	cause error
+	after map[*func()]struct{}
+}
+
+// AfterFunc runs f when the context is stopped (context's afterFuncer).
+func (x *vmCtx) AfterFunc(f func()) func() bool {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	select {
+	case <-x.done:
+		go f()
+		return func() bool { return false }
+	default:
+	}
+	if x.after == nil {
+		x.after = make(map[*func()]struct{})
+	}
+	key := &f
+	x.after[key] = struct{}{}
+	return func() bool {
+		x.mu.Lock()
+		defer x.mu.Unlock()
+		_, ok := x.after[key]
+		delete(x.after, key)
+		return ok
+	}
 }
 
 func (x *vmCtx) Deadline() (time.Time, bool) { return time.Time{}, false }
@@ -72,12 +100,20 @@ var _ context.Context = (*vmCtx)(nil)
 // stop closes the VM's context with cause (once per run).
 func (x *vmCtx) stop(cause error) {
 	x.mu.Lock()
-	defer x.mu.Unlock()
+	var after []func()
 	select {
 	case <-x.done:
 	default:
 		x.cause = cause
 		close(x.done)
+		for f := range x.after {
+			after = append(after, *f)
+		}
+		x.after = nil
+	}
+	x.mu.Unlock()
+	for _, f := range after {
+		f()
 	}
 }
 
@@ -91,6 +127,7 @@ func (x *vmCtx) rearm() {
 		x.cause = nil
 	default:
 	}
+	x.after = nil
 }
 
 // The Lua libraries Redis 7.0 opens, less what its sandbox removes.
