@@ -89,10 +89,10 @@ type scriptRun struct {
 	// stopped is why the VM's context was closed (stopKilled,
 	// stopRerun); SCRIPT KILL sets it from another client.
 	stopped atomic.Int32
-	// start is when the run began, for busy-reply-threshold; busy says it
-	// is among luaState.busy.
-	start time.Time
-	busy  bool
+	// startMs is when the run began (its transaction's clock, Unix ms),
+	// for busy-reply-threshold; busy says it is among luaState.busy.
+	startMs int64
+	busy    bool
 	// arena holds the arguments of redis.call's: they must stay valid
 	// until the transaction commits (effects refer to them).
 	arena   [][]byte
@@ -342,12 +342,12 @@ func (c *client) runScript(sc *luaScript, keys, argv [][]byte, readOnly bool, ou
 	r.wrote.Store(false)
 	r.stopped.Store(0)
 	r.sc.s, r.sc.id, r.sc.db, r.sc.authed = c.s, c.id, c.db, true
-	r.start = time.Now()
 	vm.run = r
 	vm.setArgs(keys, argv)
 
 	run := func(tx *engine.Tx) error {
 		r.tx = tx
+		r.startMs = tx.Now()
 		return r.exec()
 	}
 	var err error
@@ -635,7 +635,8 @@ func (r *scriptRun) checkBusy() {
 		return
 	}
 	limit := r.s.cfg.get().BusyReplyThreshold
-	if limit <= 0 || time.Since(r.start) < time.Duration(limit)*time.Millisecond {
+	ran := time.Now().UnixMilli() - r.startMs
+	if limit <= 0 || ran < int64(limit) {
 		return
 	}
 	st := &r.s.lua
@@ -644,7 +645,7 @@ func (r *scriptRun) checkBusy() {
 	r.busy = true
 	st.nbusy.Add(1)
 	st.busyMu.Unlock()
-	r.s.log.Warn("slow script detected: still in execution after busy-reply-threshold", "ms", time.Since(r.start).Milliseconds(), "sha", r.script.sha)
+	r.s.log.Warn("slow script detected: still in execution after busy-reply-threshold", "ms", ran, "sha", r.script.sha)
 }
 
 func (r *scriptRun) endBusy() {

@@ -149,6 +149,13 @@ var luaRemovedGlobals = []string{
 	"getfenv", "setfenv", "newproxy",
 }
 
+func init() {
+	// gopher-lua builds Lua 5.0's implicit "arg" table (a map) on every call
+	// of a vararg function, which a script's chunk is: 2.5 kB per EVAL.
+	// Scripts use "...", never "arg".
+	lua.CompatVarArg = false
+}
+
 func newLuaVM(s *Server) *luaVM {
 	L := lua.NewState(lua.Options{SkipOpenLibs: true, CallStackSize: 200, RegistrySize: 1024, RegistryMaxSize: 1024 * 1024})
 	vm := &luaVM{L: L, readonly: map[*lua.LTable]bool{}, fns: map[*lua.FunctionProto]*lua.LFunction{}}
