@@ -65,7 +65,7 @@ func buildCommandTable() map[string]*command {
 	m := make(map[string]*command)
 	for _, list := range [][]*command{
 		stringCommands(), keyCommands(), connectionCommands(), serverCommands(), persistenceCommands(),
-		hashCommands(), setCommands(), listCommands(), zsetCommands(), memoryCommands(),
+		hashCommands(), setCommands(), listCommands(), zsetCommands(), memoryCommands(), scriptCommands(),
 	} {
 		for _, c := range list {
 			m[c.name] = c
@@ -133,6 +133,9 @@ func (c *client) dispatch(args [][]byte) {
 	}
 	if cmd.flags&flagLoading == 0 && c.s.eng.Loading() {
 		c.writeError(msgLoading)
+		return
+	}
+	if c.s.lua.nbusy.Load() > 0 && c.busyReject(cmd, args) {
 		return
 	}
 	if !c.checkMemory(cmd) {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"strconv"
 	"strings"
 	"sync"
@@ -37,6 +38,9 @@ type Config struct {
 	AutoAOFRewriteMinSize    int64
 	// MemoryConfig holds maxmemory and its policy (memory.go).
 	MemoryConfig
+	// BusyReplyThreshold (alias lua-time-limit) is how long, in ms, a
+	// script runs before other clients get -BUSY; 0: never. Default 5000.
+	BusyReplyThreshold int
 }
 
 // DefaultConfig returns the defaults, as redis-server has them (but for the
@@ -58,6 +62,7 @@ func DefaultConfig() *Config {
 		AutoAOFRewritePercentage: 100,
 		AutoAOFRewriteMinSize:    64 << 20,
 		MemoryConfig:             defaultMemoryConfig(),
+		BusyReplyThreshold:       5000,
 	}
 }
 
@@ -151,6 +156,12 @@ var directives = []directive{
 			c.ProtoMaxBulkLen = n
 			return nil
 		}},
+	{name: "busy-reply-threshold", help: "ms a script runs before other clients get -BUSY (0: never)", mutable: true,
+		get: func(c *Config) string { return strconv.Itoa(c.BusyReplyThreshold) },
+		set: func(c *Config, a []string) error { return setInt(&c.BusyReplyThreshold, a[0], 0, math.MaxInt32) }},
+	{name: "lua-time-limit", help: "alias of busy-reply-threshold", mutable: true,
+		get: func(c *Config) string { return strconv.Itoa(c.BusyReplyThreshold) },
+		set: func(c *Config, a []string) error { return setInt(&c.BusyReplyThreshold, a[0], 0, math.MaxInt32) }},
 }
 
 var errBadArgs = fmt.Errorf("argument(s) must be one of the accepted values")

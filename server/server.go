@@ -70,6 +70,7 @@ type Server struct {
 	// Options.SetMemoryLimit.
 	memPeak     atomic.Uint64
 	setMemLimit bool
+	lua         luaState // scripts (scripting.go)
 }
 
 // serverStats are the counters of INFO stats.
@@ -222,6 +223,7 @@ func (s *Server) Close() error {
 		c.nc.Close()
 	}
 	s.mu.Unlock()
+	s.lua.stopAll()
 	s.wg.Wait()
 	if s.ownsEng {
 		return s.eng.Close()
