@@ -21,6 +21,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"runtime/pprof"
 	"strings"
 	"syscall"
 	"time"
@@ -31,6 +32,18 @@ import (
 )
 
 func main() {
+	// CAIRN_CPUPROFILE=FILE writes a CPU profile of the whole run, for
+	// `go tool pprof` (a developer's knob, not a redis.conf directive).
+	if path := os.Getenv("CAIRN_CPUPROFILE"); path != "" {
+		f, err := os.Create(path)
+		if err == nil && pprof.StartCPUProfile(f) == nil {
+			status := run(os.Args[1:], os.Stdout, os.Stderr)
+			pprof.StopCPUProfile()
+			f.Close()
+			os.Exit(status)
+		}
+		fmt.Fprintf(os.Stderr, "cairn-server: CAIRN_CPUPROFILE: cannot profile to %s\n", path)
+	}
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
 }
 
