@@ -59,6 +59,8 @@ type Server struct {
 
 	nextClientID atomic.Int64
 	stats        serverStats
+	// blk holds the clients blocked in BLPOP and kin (blocking.go).
+	blk blocker
 }
 
 // serverStats are the counters of INFO stats.
