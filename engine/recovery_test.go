@@ -180,7 +180,11 @@ func rcDump(t *testing.T, e *Engine) map[string]string {
 			n, vol := 0, 0
 			for _, m := range sd.slots {
 				for k, ent := range m {
-					out[fmt.Sprintf("%d/%q", db, k)] = fmt.Sprintf("%v %q exp=%d", ent.kind(), ent.str, ent.expireAt)
+					val := fmt.Sprintf("%q", ent.str)
+					if ent.coll != nil {
+						val = fmt.Sprint(ent.coll) // collections print themselves deterministically
+					}
+					out[fmt.Sprintf("%d/%q", db, k)] = fmt.Sprintf("%v %s exp=%d", ent.kind(), val, ent.expireAt)
 					n++
 					_, inVol := sd.volatile[k]
 					if (ent.expireAt != 0) != inVol {
@@ -299,7 +303,7 @@ var rcKeys = []string{"k0", "k1", "k2", "k3", "k4", "k5", "k6", "k7", "num", "bi
 // rcAllowed are the errors a random write may legitimately return.
 func rcAllowed(err error) bool {
 	return err == nil || err == ErrNotInteger || err == ErrOverflow || err == ErrNoSuchKey ||
-		err == ErrWrongType || err == ErrSameObject
+		err == ErrWrongType || err == ErrSameObject || err == ErrIndexRange || err == ErrNaNScore
 }
 
 // rcWrite runs one random write (or read, or clock step) through the Tx API.
@@ -310,7 +314,11 @@ func rcWrite(e *Engine, rng *rand.Rand, clock *rcClock) (bool, error) {
 	now := clock.ms.Load()
 	val := []byte(strconv.Itoa(rng.IntN(1000)))
 	k, k2 := key(), key()
-	switch rng.IntN(12) {
+	switch rng.IntN(14) {
+	case 12: // lists
+		return true, e.Update([][]byte{k, k2}, func(tx *Tx) error { return randomListOp(tx, rng, db, k, k2) })
+	case 13: // sorted sets
+		return true, e.Update([][]byte{k, k2}, func(tx *Tx) error { return randomZSetOp(tx, rng, db, k, k2) })
 	case 0, 1: // SET with an absolute expiry (or none, or one already past)
 		var exp int64
 		switch rng.IntN(4) {

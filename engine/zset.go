@@ -826,14 +826,11 @@ func (tx *Tx) ZStore(db int, dst []byte, items []ZItem) (int, error) {
 	if len(items) == 0 {
 		return 0, nil
 	}
-	z := &zsetValue{}
 	maxLen := 0
 	for _, it := range items {
 		maxLen = max(maxLen, len(it.Member))
 	}
-	if len(items) > zsetSmallEntries || maxLen > zsetSmallValue {
-		z.toBig(len(items))
-	}
+	z := newZSetSized(len(items), maxLen)
 	for _, it := range items {
 		z.insert(it.Member, it.Score)
 	}
@@ -848,6 +845,18 @@ func (tx *Tx) ZStore(db int, dst []byte, items []ZItem) (int, error) {
 		tx.record(Effect{Op: OpZAddMany, DB: db, Key: dst, Values: members, Value: scores})
 	}
 	return len(items), nil
+}
+
+// newZSetSized returns an empty set in the form a set of n members, the
+// longest maxLen bytes, takes (as Redis converts a STORE's result): a big
+// one keeps -0 scores, a small one does not, so the choice must be made
+// before the members go in, the same way live and in replay.
+func newZSetSized(n, maxLen int) *zsetValue {
+	z := &zsetValue{}
+	if n > zsetSmallEntries || maxLen > zsetSmallValue {
+		z.toBig(n)
+	}
+	return z
 }
 
 // ZRandom returns the set for ZRANDMEMBER to pick from (read-only use):
@@ -958,6 +967,13 @@ func (tx *Tx) applyZSet(ef *Effect) error {
 	case OpZAdd, OpZAddMany:
 		if z == nil {
 			z = &zsetValue{}
+			if ef.Op == OpZAddMany {
+				maxLen := 0
+				for _, m := range ef.Values {
+					maxLen = max(maxLen, len(m))
+				}
+				z = newZSetSized(len(ef.Values), maxLen)
+			}
 			tx.put(ef.DB, ef.Key, &entry{coll: z})
 		}
 		if ef.Op == OpZAdd {
