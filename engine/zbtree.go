@@ -16,8 +16,12 @@ type zbtree struct {
 	root *zbNode
 }
 
-// zbMax is the most items in a leaf and children in an inner node.
-const zbMax = 64
+// zbMax is the most items in a leaf and children in an inner node; a
+// leaf's array grows zbGrow items at a time.
+const (
+	zbMax  = 64
+	zbGrow = 8
+)
 
 type zbNode struct {
 	items []zitem   // leaf: sorted
@@ -76,6 +80,13 @@ func (n *zbNode) insert(it zitem) (zitem, *zbNode) {
 	n.size++
 	if n.leaf() {
 		i := sort.Search(len(n.items), func(i int) bool { return !zless(n.items[i], it) })
+		if len(n.items) == cap(n.items) {
+			// Grow by a few items, not by doubling: leaves are most of a
+			// big set's memory.
+			grown := make([]zitem, len(n.items), len(n.items)+zbGrow)
+			copy(grown, n.items)
+			n.items = grown
+		}
 		n.items = append(n.items, zitem{})
 		copy(n.items[i+1:], n.items[i:])
 		n.items[i] = it
@@ -90,10 +101,11 @@ func (n *zbNode) insert(it zitem) (zitem, *zbNode) {
 		} else if i == 0 {
 			mid = 1
 		}
-		right := &zbNode{items: make([]zitem, len(n.items)-mid, zbMax+1)}
+		right := &zbNode{items: make([]zitem, len(n.items)-mid, len(n.items)-mid+zbGrow)}
 		copy(right.items, n.items[mid:])
-		clear(n.items[mid:])
-		n.items = n.items[:mid]
+		left := make([]zitem, mid, mid+zbGrow)
+		copy(left, n.items[:mid])
+		n.items = left
 		right.size = len(right.items)
 		n.size = len(n.items)
 		return right.items[0], right
