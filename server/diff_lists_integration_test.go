@@ -453,6 +453,30 @@ var diffListCases = []struct {
 	}},
 }
 
+// diffBigZSetCase builds sets past 128 members (and one with a long member)
+// and reads them every way.
+func diffBigZSetCase() []string {
+	add := "ZADD big"
+	lex := "ZADD lex"
+	for i := 0; i < 200; i++ {
+		add += fmt.Sprintf(" %d m%03d", (i*37)%50, i)
+		lex += fmt.Sprintf(" 0 w%03d", i)
+	}
+	return []string{
+		add, lex, "ZCARD big", "ZRANGE big 0 9 WITHSCORES", "ZRANGE big -5 -1 REV WITHSCORES", "ZRANK big m100",
+		"ZREVRANK big m100", "ZSCORE big m199", "ZCOUNT big (10 20", "ZRANGEBYSCORE big 10 (12 WITHSCORES LIMIT 3 5",
+		"ZREVRANGEBYSCORE big +inf 45 WITHSCORES", "ZRANGEBYLEX lex [w100 (w110", "ZREVRANGEBYLEX lex (w150 - LIMIT 0 4",
+		"ZLEXCOUNT lex - +", "ZLEXCOUNT lex (w005 [w010", "ZREMRANGEBYLEX lex - [w009", "ZRANGE lex 0 2",
+		"ZREMRANGEBYRANK big 0 9", "ZREMRANGEBYSCORE big 40 +inf", "ZCARD big", "ZPOPMIN big 3", "ZPOPMAX big 2",
+		"ZINCRBY big 100 m001", "ZRANGE big -1 -1 WITHSCORES", "ZADD big -0 negzero", "ZSCORE big negzero",
+		"ZRANGESTORE small big 0 4", "ZRANGE small 0 -1 WITHSCORES", "ZUNIONSTORE u 2 big small WEIGHTS 1 2",
+		"ZRANGE u 0 4 WITHSCORES", "ZINTER 2 big small WITHSCORES", "ZDIFF 2 big small", "ZMPOP 1 big MAX COUNT 3",
+		"ZADD long 1 " + strings.Repeat("L", 65), "ZADD long 2 s", "ZRANGE long 0 -1 WITHSCORES", "ZREM long s",
+		"ZRANGE long 0 -1", "ZSCAN big 0", "ZSCAN big 0 MATCH m1*", "ZRANDMEMBER big 5 WITHSCORES", "ZRANDMEMBER big -300",
+		"ZREMRANGEBYRANK big 0 -1", "EXISTS big",
+	}
+}
+
 var diffZSetCases = []struct {
 	name string
 	cmds []string
@@ -497,6 +521,7 @@ var diffZSetCases = []struct {
 		"ZADD z INCR GT -1 a", "ZADD nokey XX 1 a", "EXISTS nokey", "ZADD nokey NX INCR 1 a", "ZRANGE z 0 -1 WITHSCORES",
 		"ZADD z 1 a 2 a 3 a", "ZSCORE z a", "ZADD w GT 1 a", "ZRANGE w 0 -1 WITHSCORES",
 	}},
+	{"zset big (skiplist)", diffBigZSetCase()},
 	{"zset set operations", []string{
 		"ZADD a 1 x 2 y 3 z", "ZADD b 4 y 5 z 6 w", "ZUNION 2 a b WITHSCORES", "ZINTER 2 a b WITHSCORES",
 		"ZDIFF 2 a b WITHSCORES", "ZUNION 2 a b WEIGHTS 2 -1 AGGREGATE MAX WITHSCORES", "ZINTER 2 a b AGGREGATE MIN WITHSCORES",
