@@ -620,6 +620,11 @@ func (z *zsetValue) lexSpan(min, max ZBound) (int, int) {
 		}
 		return lo, hi
 	}
+	// Redis's zslIsInLexRange: the last member must reach min, the first
+	// must not pass max.
+	if !lexGteMin(z.at(n-1).member, min) || !lexLteMax(z.at(0).member, max) {
+		return 0, -1
+	}
 	lo := z.countWhile(func(x zitem) bool { return !lexGteMin(x.member, min) })
 	hi := z.countWhile(func(x zitem) bool { return lexLteMax(x.member, max) }) - 1
 	return lo, hi

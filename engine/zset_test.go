@@ -336,3 +336,11 @@ func BenchmarkZSetRange100Of1M(b *testing.B) {
 		i++
 	}
 }
+
+func BenchmarkParseScore(b *testing.B) {
+	in := []byte("123456.5")
+	b.ReportAllocs()
+	for b.Loop() {
+		ParseScore(in)
+	}
+}
