@@ -521,16 +521,12 @@ func (z *zsetValue) span(sp *ZRangeSpec) (int, int) {
 	n := z.length()
 	switch sp.Kind {
 	case ZByRank:
-		s, e := sp.Start, sp.Stop
-		if sp.Rev {
-			// Ranks count from the end.
-			s, e = sp.Start, sp.Stop
-		}
-		lo, hi, ok := listRange(s, e, n)
+		lo, hi, ok := listRange(sp.Start, sp.Stop, n)
 		if !ok {
 			return 0, -1
 		}
 		if sp.Rev {
+			// Reversed ranks count from the highest score.
 			return n - 1 - hi, n - 1 - lo
 		}
 		return lo, hi
