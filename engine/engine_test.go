@@ -106,7 +106,7 @@ func randomOp(t *testing.T, e *Engine, rng *rand.Rand, clock *testClock) {
 		}
 		return
 	}
-	switch rng.IntN(20) {
+	switch rng.IntN(24) {
 	case 0:
 		err = e.Update([][]byte{k}, func(tx *Tx) error {
 			_, err := tx.Set(db, k, val, SetArgs{ExpireAt: now + int64(rng.IntN(50))})
@@ -161,9 +161,13 @@ func randomOp(t *testing.T, e *Engine, rng *rand.Rand, clock *testClock) {
 		e.ActiveExpireCycle(0, time.Second)
 	case 19:
 		err = e.Update([][]byte{k}, func(tx *Tx) error { _, err := tx.Set(db, k, val, SetArgs{Get: true, NX: rng.IntN(2) == 0}); return err })
+	case 20, 21:
+		err = e.Update([][]byte{k, k2}, func(tx *Tx) error { return randomListOp(tx, rng, db, k, k2) })
+	case 22, 23:
+		err = e.Update([][]byte{k, k2}, func(tx *Tx) error { return randomZSetOp(tx, rng, db, k, k2) })
 	}
 	if err != nil && err != ErrWrongType && err != ErrNotInteger && err != ErrNotFloat &&
-		err != ErrNoSuchKey && err != ErrSameObject && err != ErrOverflow {
+		err != ErrNoSuchKey && err != ErrSameObject && err != ErrOverflow && err != ErrIndexRange && err != ErrNaNScore {
 		t.Fatalf("unexpected error %v", err)
 	}
 }

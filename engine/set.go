@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"bytes"
 	"fmt"
 	"math/rand/v2"
 	"slices"
@@ -608,4 +609,11 @@ func (tx *Tx) SetCombineStore(db int, op SetOp, dst []byte, keys [][]byte) (int,
 		tx.record(Effect{Op: OpSAdd, DB: db, Key: dst, Values: res.members()})
 	}
 	return res.length(), nil
+}
+
+// eachMember calls fn for every member, each its own copy (each reuses
+// one buffer for an intset's): how the sorted-set commands (ZUNION and
+// kin) read a set given as input, each member scoring 1.
+func (s *setValue) eachMember(fn func(m []byte) bool) {
+	s.each(func(m []byte) bool { return fn(bytes.Clone(m)) })
 }

@@ -488,7 +488,7 @@ func (s *Server) writeInfoSection(b *strings.Builder, sec string) {
 		infoLine(b, "maxclients", cfg.MaxClients)
 		infoLine(b, "client_recent_max_input_buffer", 0)
 		infoLine(b, "client_recent_max_output_buffer", 0)
-		infoLine(b, "blocked_clients", 0)
+		infoLine(b, "blocked_clients", s.blk.count.Load())
 		infoLine(b, "tracking_clients", 0)
 		infoLine(b, "clients_in_timeout_table", 0)
 	case "memory":

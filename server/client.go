@@ -51,6 +51,8 @@ type client struct {
 	libVer  string
 	dbShown atomic.Int32
 	lastCmd atomic.Pointer[string]
+	// blocked: the client waits in a blocking command (CLIENT LIST's "b").
+	blocked atomic.Bool
 	// lastTouch is the Unix ms when the client's last pipeline was done
 	// (set once per pipeline, not per command: reading the clock is not free).
 	lastTouch atomic.Int64

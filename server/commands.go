@@ -186,6 +186,11 @@ func (c *client) runTx(cmd *command, args [][]byte) {
 		// write-ahead log will refuse writes before running them instead.)
 		c.s.log.Error("commit failed", "cmd", cmd.name, "err", err)
 	}
+	if cmd.flags&flagWrite != 0 {
+		// A write may have made a key ready for blocked clients (a push,
+		// ZADD, RENAME onto it, …): serve them, each in a tx of its own.
+		c.s.serveBlocked(c.db, keys)
+	}
 }
 
 // keys appends the key arguments of args to dst.

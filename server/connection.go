@@ -253,10 +253,14 @@ func (c *client) infoLine(now time.Time) string {
 	if idle < 0 {
 		idle = 0
 	}
-	return fmt.Sprintf("id=%d addr=%s laddr=%s fd=%d name=%s age=%d idle=%d flags=N db=%d sub=0 psub=0 ssub=0 "+
+	flags := "N"
+	if c.blocked.Load() {
+		flags = "b"
+	}
+	return fmt.Sprintf("id=%d addr=%s laddr=%s fd=%d name=%s age=%d idle=%d flags=%s db=%d sub=0 psub=0 ssub=0 "+
 		"multi=-1 qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 rbs=%d rbp=0 obl=0 oll=0 omem=0 tot-mem=0 events=r "+
 		"cmd=%s user=default redir=-1 resp=2 lib-name=%s lib-ver=%s",
-		c.id, c.addr, c.laddr, c.id+7, name, age, idle, c.dbShown.Load(), readBufSize, *c.lastCmd.Load(), lib, ver)
+		c.id, c.addr, c.laddr, c.id+7, name, age, idle, flags, c.dbShown.Load(), readBufSize, *c.lastCmd.Load(), lib, ver)
 }
 
 func cmdClientInfo(c *client, args [][]byte) {

@@ -71,6 +71,8 @@ type Server struct {
 	memPeak     atomic.Uint64
 	setMemLimit bool
 	lua         luaState // scripts (scripting.go)
+	// blk holds the clients blocked in BLPOP and kin (blocking.go).
+	blk blocker
 }
 
 // serverStats are the counters of INFO stats.

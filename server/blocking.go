@@ -1,0 +1,377 @@
+package server
+
+import (
+	"errors"
+	"math"
+	"net"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/cairn-db/cairn/engine"
+)
+
+// Blocking commands (BLPOP, BRPOP, BLMOVE, BRPOPLPUSH, BLMPOP, BZPOPMIN,
+// BZPOPMAX, BZMPOP).
+//
+// A blocking command first tries to run at once, in a write transaction
+// over its keys. If none of its keys can serve it, it registers a waiter in
+// the queue of each key, still inside that transaction (under the keys'
+// shard locks), so no write to those keys can slip between the check and
+// the registration. Then its goroutine parks until it is served, its
+// timeout passes, or its connection closes.
+//
+// Serving is done by the writer: after any write command's transaction has
+// committed, serveBlocked looks at the queues of the keys it wrote. For each
+// key, the first waiter still waiting (first blocked, first served) is
+// served: its pop runs as a transaction of its own (its own log record),
+// from the key that became ready (as Redis 7.0 does), and its reply is
+// handed to the parked goroutine. Then the next waiter, as long as the key
+// still has data. A served BLMOVE pushes to its destination, which serves
+// that key's waiters in turn.
+//
+// A parked client's connection is watched by a goroutine that reads from
+// it: bytes that arrive (pipelined commands) are kept and handed back to the
+// command reader once the block ends, and a read error (the client went
+// away, CLIENT KILL) drops the waiter from every queue.
+
+// blockKey is a key in a database.
+type blockKey struct {
+	db  int
+	key string
+}
+
+// waiter states; changed under blocker.mu.
+const (
+	waitWaiting = iota // in the queues, may be picked
+	waitServing        // a writer is running its pop
+	waitDone           // served, timed out or gone: out of the queues
+)
+
+// waiter is one blocked client.
+type waiter struct {
+	keys []blockKey
+	// serve runs the pop for ready key in a transaction of its own,
+	// writing the reply into out; it reports whether it served (false: the
+	// key had nothing for it, keep waiting).
+	serve func(key []byte, out *client) bool
+	// state, timedOut, gone: under blocker.mu.
+	state    int
+	timedOut bool // the deadline passed while a writer was serving
+	gone     bool // the connection closed while a writer was serving
+	// reply is the served reply (RESP bytes); set before done is closed.
+	reply []byte
+	// lsn is the log position of the served pop.
+	lsn  uint64
+	done chan struct{}
+}
+
+// blocker holds the queues of blocked clients.
+type blocker struct {
+	mu     sync.Mutex
+	queues map[blockKey][]*waiter
+	// count is the number of registered waiters (INFO blocked_clients); a
+	// writer skips the queues entirely while it is 0.
+	count atomic.Int64
+}
+
+func (b *blocker) register(w *waiter) {
+	b.mu.Lock()
+	if b.queues == nil {
+		b.queues = make(map[blockKey][]*waiter)
+	}
+	for _, k := range w.keys {
+		b.queues[k] = append(b.queues[k], w)
+	}
+	b.count.Add(1)
+	b.mu.Unlock()
+}
+
+// unlinkLocked removes w from its queues and marks it done.
+func (b *blocker) unlinkLocked(w *waiter) {
+	for _, k := range w.keys {
+		q := b.queues[k]
+		for i, x := range q {
+			if x == w {
+				q = append(q[:i], q[i+1:]...)
+				break
+			}
+		}
+		if len(q) == 0 {
+			delete(b.queues, k)
+		} else {
+			b.queues[k] = q
+		}
+	}
+	w.state = waitDone
+	b.count.Add(-1)
+}
+
+// serveBlocked serves the clients blocked on keys of db, after a write to
+// them has committed.
+func (s *Server) serveBlocked(db int, keys [][]byte) {
+	if s.blk.count.Load() == 0 {
+		return
+	}
+	for _, k := range keys {
+		s.serveKey(db, k)
+	}
+}
+
+func (s *Server) serveKey(db int, key []byte) {
+	b := &s.blk
+	bk := blockKey{db, string(key)}
+	for {
+		b.mu.Lock()
+		var w *waiter
+		for _, x := range b.queues[bk] {
+			if x.state == waitWaiting {
+				w = x
+				break
+			}
+		}
+		if w == nil {
+			b.mu.Unlock()
+			return
+		}
+		w.state = waitServing
+		b.mu.Unlock()
+
+		out := &client{s: s, db: db}
+		served := w.serve(key, out)
+
+		b.mu.Lock()
+		if served || w.timedOut || w.gone {
+			b.unlinkLocked(w)
+			if served {
+				w.reply = out.out
+				w.lsn = s.eng.LastLSN()
+			}
+			close(w.done)
+			b.mu.Unlock()
+			if served {
+				continue
+			}
+			return
+		}
+		w.state = waitWaiting
+		b.mu.Unlock()
+		return // the key has nothing for anyone
+	}
+}
+
+// mayBlock reports whether the client may block. Inside MULTI (not built
+// yet) it must return false: a blocking command then answers at once as if
+// its timeout had passed, as Redis's CLIENT_DENY_BLOCKING does.
+func (c *client) mayBlock() bool { return true }
+
+// parseTimeout reads a blocking command's timeout in seconds (a float) as
+// Redis's getTimeoutFromObjectOrReply does: 0 means forever. It writes the
+// error itself.
+func (c *client) parseTimeout(arg []byte) (time.Duration, bool) {
+	f, ok := parseLongDoubleArg(arg)
+	if !ok {
+		c.writeError("ERR timeout is not a float or out of range")
+		return 0, false
+	}
+	ms := f * 1000
+	// C converts with a truncating (long long) cast; out-of-range values
+	// (and infinities) become LLONG_MIN on x86-64, hence "negative".
+	if math.IsInf(ms, 0) || ms >= 9.223372036854775807e18 || ms < -9.223372036854775808e18 {
+		c.writeError(msgTimeoutNegative)
+		return 0, false
+	}
+	t := int64(ms)
+	if t < 0 {
+		c.writeError(msgTimeoutNegative)
+		return 0, false
+	}
+	if t > math.MaxInt64-time.Now().UnixMilli() {
+		c.writeError("ERR timeout is out of range")
+		return 0, false
+	}
+	if t > math.MaxInt64/int64(time.Millisecond) {
+		t = math.MaxInt64 / int64(time.Millisecond)
+	}
+	return time.Duration(t) * time.Millisecond, true
+}
+
+// blockOn runs a blocking command: try runs it at once over lockKeys (in a
+// write transaction) and reports whether it was answered; if not, the
+// client waits on waitKeys until serve answers it, timeout passes (0:
+// never) or the connection closes.
+func (c *client) blockOn(lockKeys, waitKeys [][]byte, timeout time.Duration,
+	try func(tx *engine.Tx) bool, serve func(key []byte, out *client) bool) {
+	var w *waiter
+	err := c.s.eng.Update(lockKeys, func(tx *engine.Tx) error {
+		if try(tx) {
+			return nil
+		}
+		if !c.mayBlock() {
+			c.writeNullArray()
+			return nil
+		}
+		w = &waiter{serve: serve, done: make(chan struct{}), keys: make([]blockKey, len(waitKeys))}
+		for i, k := range waitKeys {
+			w.keys[i] = blockKey{c.db, string(k)}
+		}
+		c.s.blk.register(w)
+		return nil
+	})
+	if err != nil {
+		c.s.log.Error("commit failed", "err", err)
+	}
+	if w == nil {
+		// Answered at once: it may have pushed (LMOVE's destination).
+		if len(lockKeys) > len(waitKeys) {
+			c.s.serveBlocked(c.db, lockKeys[len(waitKeys):])
+		}
+		return
+	}
+	c.wait(w, timeout)
+}
+
+// wait parks the client until w is done.
+func (c *client) wait(w *waiter, timeout time.Duration) {
+	b := &c.s.blk
+	c.blocked.Store(true)
+	defer c.blocked.Store(false)
+	// Replies to earlier commands of the pipeline go out now.
+	flushErr := c.flush()
+
+	var timer <-chan time.Time
+	if timeout > 0 {
+		t := time.NewTimer(timeout)
+		defer t.Stop()
+		timer = t.C
+	}
+	watch := c.watchConn()
+	if flushErr != nil {
+		watch.fail(flushErr)
+	}
+	for {
+		select {
+		case <-w.done:
+		case <-timer:
+			b.mu.Lock()
+			if w.state == waitWaiting {
+				b.unlinkLocked(w)
+				close(w.done)
+			} else if w.state == waitServing {
+				w.timedOut = true
+			}
+			b.mu.Unlock()
+			timer = nil
+			continue
+		case <-watch.failed:
+			b.mu.Lock()
+			if w.state == waitWaiting {
+				b.unlinkLocked(w)
+				close(w.done)
+			} else if w.state == waitServing {
+				w.gone = true
+			}
+			b.mu.Unlock()
+			watch.failed = nil
+			continue
+		}
+		break
+	}
+	watch.stop(c)
+	if w.reply != nil {
+		c.out = append(c.out, w.reply...)
+		if w.lsn > c.lastWriteLSN {
+			c.lastWriteLSN = w.lsn
+		}
+		c.mustSync = c.s.eng.Durable()
+		return
+	}
+	if watch.err != nil {
+		c.closeAfterReply = true
+		return
+	}
+	c.writeNullArray()
+}
+
+// connWatch reads a parked client's connection.
+type connWatch struct {
+	nc      net.Conn
+	mu      sync.Mutex
+	pending []byte
+	err     error         // the read error that ended the watch (not our deadline)
+	failed  chan struct{} // closed when the connection failed
+	exited  chan struct{}
+	once    sync.Once
+}
+
+func (c *client) watchConn() *connWatch {
+	w := &connWatch{nc: c.nc, failed: make(chan struct{}), exited: make(chan struct{})}
+	// A blocked client is not idle: no timeout applies while it waits.
+	c.nc.SetReadDeadline(time.Time{})
+	go func() {
+		defer close(w.exited)
+		buf := make([]byte, 4096)
+		for {
+			n, err := w.nc.Read(buf)
+			if n > 0 {
+				w.mu.Lock()
+				w.pending = append(w.pending, buf[:n]...)
+				w.mu.Unlock()
+			}
+			if err != nil {
+				var ne net.Error
+				if errors.As(err, &ne) && ne.Timeout() {
+					return // stopped by stop's deadline (or the idle timeout)
+				}
+				w.fail(err)
+				return
+			}
+		}
+	}()
+	return w
+}
+
+func (w *connWatch) fail(err error) {
+	w.once.Do(func() {
+		w.mu.Lock()
+		w.err = err
+		w.mu.Unlock()
+		close(w.failed)
+	})
+}
+
+// stop ends the watch and hands what it read back to the command reader.
+func (w *connWatch) stop(c *client) {
+	c.nc.SetReadDeadline(time.Unix(1, 0))
+	<-w.exited
+	c.nc.SetReadDeadline(time.Time{})
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if len(w.pending) > 0 {
+		c.rd.inject(w.pending)
+	}
+}
+
+// inject appends bytes read elsewhere (while the client was blocked) to
+// the unread input. The current command is complete, so the buffer may be
+// compacted.
+func (p *respReader) inject(b []byte) {
+	if p.w+len(b) > len(p.buf) {
+		n := p.w - p.r
+		size := len(p.buf)
+		for size < n+len(b) {
+			size *= 2
+		}
+		nb := make([]byte, size)
+		copy(nb, p.buf[p.r:p.w])
+		p.buf, p.r, p.w = nb, 0, n
+	}
+	copy(p.buf[p.w:], b)
+	p.w += len(b)
+}
+
+// parseLongDoubleArg parses a float as Redis's string2ld: no spaces, no
+// trailing bytes, no NaN; infinities allowed.
+func parseLongDoubleArg(b []byte) (float64, bool) {
+	return engine.ParseLongDouble(b)
+}
