@@ -35,6 +35,8 @@ type Config struct {
 	// bytes; default 100 and 64mb; percentage 0 disables it.
 	AutoAOFRewritePercentage int
 	AutoAOFRewriteMinSize    int64
+	// OutputBufferLimits is client-output-buffer-limit (outlimits.go).
+	OutputBufferLimits OutputBufferLimits
 }
 
 // DefaultConfig returns the defaults, as redis-server has them (but for the
@@ -55,6 +57,7 @@ func DefaultConfig() *Config {
 
 		AutoAOFRewritePercentage: 100,
 		AutoAOFRewriteMinSize:    64 << 20,
+		OutputBufferLimits:       DefaultOutputBufferLimits,
 	}
 }
 

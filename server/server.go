@@ -62,6 +62,12 @@ type Server struct {
 
 	nextClientID atomic.Int64
 	stats        serverStats
+
+	// watch and pubsub are WATCH's and pub/sub's registries (multi.go,
+	// pubsub.go); psLimit the pubsub class's output limit in force.
+	watch   watchRegistry
+	pubsub  pubsubRegistry
+	psLimit atomic.Pointer[BufferLimit]
 }
 
 // serverStats are the counters of INFO stats.
@@ -100,6 +106,8 @@ func New(opts Options) *Server {
 		s.eng, _ = engine.Open(engine.Options{Databases: cfg.Databases, ActiveExpireHz: cfg.Hz, Logger: log})
 		s.ownsEng = true
 	}
+	s.eng.SetOnCommit(s.onCommit)
+	s.applyOutputLimits(cfg)
 	return s
 }
 
