@@ -269,14 +269,17 @@ func (c *client) resetPubsub() {
 }
 
 func cmdPublish(c *client, args [][]byte) {
-	c.writeInt(c.s.pubsub.publish(args[1], args[2], &c.pubBuf, c.s.pubsubLimit()))
+	c.writeInt(c.s.pubsub.publish(c, args[1], args[2], c.s.pubsubLimit()))
 }
 
 // publish delivers msg to the subscribers of channel and of the patterns
-// matching it, and returns how many deliveries it made. buf is the
-// publisher's scratch: each message shape is encoded once, and the same
-// bytes are appended to every subscriber's queue.
-func (r *pubsubRegistry) publish(channel, msg []byte, buf *[]byte, lim BufferLimit) int64 {
+// matching it, and returns how many deliveries it made. Each message shape
+// is encoded once, in the publisher's scratch, and the same bytes are
+// appended to every subscriber's queue. A publisher subscribed itself (it
+// can publish only inside EXEC) gets the message among its replies, where
+// Redis puts it.
+func (r *pubsubRegistry) publish(pub *client, channel, msg []byte, lim BufferLimit) int64 {
+	buf := &pub.pubBuf
 	var n int64
 	r.mu.RLock()
 	if subs := r.channels[string(channel)]; subs != nil {
@@ -284,7 +287,7 @@ func (r *pubsubRegistry) publish(channel, msg []byte, buf *[]byte, lim BufferLim
 		b = redcon.AppendBulk(b, channel)
 		b = redcon.AppendBulk(b, msg)
 		for _, c := range subs.clients {
-			c.pq.push(b, lim)
+			c.deliver(pub, b, lim)
 		}
 		n += int64(len(subs.clients))
 		*buf = b
@@ -298,7 +301,7 @@ func (r *pubsubRegistry) publish(channel, msg []byte, buf *[]byte, lim BufferLim
 		b = redcon.AppendBulk(b, channel)
 		b = redcon.AppendBulk(b, msg)
 		for _, c := range p.clients {
-			c.pq.push(b, lim)
+			c.deliver(pub, b, lim)
 		}
 		n += int64(len(p.clients))
 		*buf = b
@@ -308,6 +311,15 @@ func (r *pubsubRegistry) publish(channel, msg []byte, buf *[]byte, lim BufferLim
 		*buf = nil
 	}
 	return n
+}
+
+// deliver hands one encoded message to a subscriber.
+func (c *client) deliver(pub *client, msg []byte, lim BufferLimit) {
+	if c == pub {
+		c.out = append(c.out, msg...)
+		return
+	}
+	c.pq.push(msg, lim)
 }
 
 func cmdPubsubChannels(c *client, args [][]byte) {
