@@ -260,7 +260,6 @@ func TestDiffConnections(t *testing.T) {
 	}
 }
 
-
 // TestDiffPubsubOrder: a pipelined burst from two publishers reaches two
 // subscribers (one by channel and pattern) in the same order, with the same
 // bytes, as from redis-server.
