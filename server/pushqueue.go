@@ -18,7 +18,8 @@ import (
 // queued. So SUBSCRIBE holds the queue (under the registry's lock, before
 // any publisher can see the new subscription): the writer sends nothing
 // while held, and the owner's next flush puts its replies in front of what
-// was queued and releases the hold.
+// was queued since the hold began (after what was queued before it) and
+// releases the hold.
 //
 // Memory: the queued bytes plus those being written count against the
 // client-output-buffer-limit of the client's class (pubsub while it is
@@ -33,8 +34,10 @@ type pushQueue struct {
 	buf, spare, tmp []byte
 	// inflight is the size of the batch the writer is writing.
 	inflight int
-	// held: the writer sends nothing until the owner's next flush.
-	held bool
+	// held: the writer sends nothing until the owner's next flush;
+	// buf[:holdAt] was queued before the hold began.
+	held   bool
+	holdAt int
 	// softSince is when the soft limit was first seen exceeded (Unix ms);
 	// 0 while under it.
 	softSince int64
@@ -65,7 +68,9 @@ func (c *client) pushQueue() *pushQueue {
 // hold stops the writer until the owner's next flush (see above).
 func (q *pushQueue) hold() {
 	q.mu.Lock()
-	q.held = true
+	if !q.held {
+		q.held, q.holdAt = true, len(q.buf)
+	}
 	q.mu.Unlock()
 }
 
@@ -105,9 +110,10 @@ func (q *pushQueue) flushOwner(out []byte, lim BufferLimit) error {
 		q.mu.Unlock()
 		return errClientClosed
 	}
-	if q.held && len(q.buf) > 0 {
-		// The replies go in front of what publishers queued meanwhile.
-		q.tmp = append(append(q.tmp[:0], out...), q.buf...)
+	if q.held && len(q.buf) > q.holdAt {
+		// The replies go in front of what publishers queued since the
+		// hold began.
+		q.tmp = append(append(append(q.tmp[:0], q.buf[:q.holdAt]...), out...), q.buf[q.holdAt:]...)
 		q.buf, q.tmp = q.tmp, q.buf[:0]
 		if cap(q.tmp) > maxSpare {
 			q.tmp = nil
