@@ -10,7 +10,9 @@ package server_test
 
 import (
 	"bufio"
+	"fmt"
 	"net"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
@@ -19,9 +21,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/cairn-db/cairn/engine"
-	"github.com/cairn-db/cairn/server"
-	"github.com/cairn-db/cairn/wal"
 )
 
 // benchRedis starts redis-server with extra arguments, or skips.
@@ -30,6 +29,12 @@ func benchRedis(b *testing.B, args ...string) string {
 	if err != nil {
 		b.Skip("SKIP: redis-server is not installed")
 	}
+	return benchProc(b, bin, args...)
+}
+
+// benchProc runs a server binary on a free loopback port until the
+// benchmark ends.
+func benchProc(b *testing.B, bin string, args ...string) string {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		b.Fatal(err)
@@ -49,30 +54,51 @@ func benchRedis(b *testing.B, args ...string) string {
 	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
 	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(10 * time.Millisecond) {
 		if c, err := net.Dial("tcp", addr); err == nil {
+			c.Write(encode("PING"))
+			line, err := bufio.NewReader(c).ReadString('\n')
 			c.Close()
-			return addr
+			if err == nil && line == "+PONG\r\n" {
+				return addr
+			}
 		}
 		if time.Now().After(deadline) {
-			b.Fatal("redis-server did not start")
+			b.Fatalf("%s did not start", bin)
 		}
 	}
 }
 
-// benchCairn starts Cairn in-process: memory only, or with the log under
-// appendfsync everysec.
+// benchCairn starts the cairn-server binary (built once per run) as its own
+// process, as redis-server is: in-process, the server would share the
+// benchmark client's cores and garbage collector. durable: the log under
+// appendfsync everysec; otherwise memory only.
 func benchCairn(b *testing.B, durable bool) string {
-	if !durable {
-		return startTestServer(b, nil)
+	benchBuild.Do(func() {
+		dir, err := os.MkdirTemp("", "cairn-bench-")
+		if err != nil {
+			benchBuildErr = err
+			return
+		}
+		benchBin = filepath.Join(dir, "cairn-server")
+		out, err := exec.Command("go", "build", "-o", benchBin, "../tools/cairn-server").CombinedOutput()
+		if err != nil {
+			benchBuildErr = fmt.Errorf("%v: %s", err, out)
+		}
+	})
+	if benchBuildErr != nil {
+		b.Fatal(benchBuildErr)
 	}
-	eng, err := engine.Open(engine.Options{WAL: &wal.Options{Dir: filepath.Join(b.TempDir(), "wal"), Sync: wal.SyncEverySec}})
-	if err != nil {
-		b.Fatal(err)
+	aof := "no"
+	if durable {
+		aof = "yes"
 	}
-	if _, err := eng.Load(); err != nil {
-		b.Fatal(err)
-	}
-	return serve(b, server.Options{Engine: eng})
+	return benchProc(b, benchBin, "--appendonly", aof, "--appendfsync", "everysec")
 }
+
+var (
+	benchBuild    sync.Once
+	benchBin      string
+	benchBuildErr error
+)
 
 // BenchmarkMultiExec3Set: MULTI, SET, SET, SET, EXEC from 50 connections,
 // each block sent as one write and its 5 replies read back.
