@@ -20,7 +20,6 @@ import (
 	"syscall"
 	"testing"
 	"time"
-
 )
 
 // benchRedis starts redis-server with extra arguments, or skips.

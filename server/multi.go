@@ -96,6 +96,9 @@ type txState struct {
 	watched []*watchedKey
 	// dirtyCAS: a watched key changed; set by any goroutine.
 	dirtyCAS atomic.Bool
+	// watching: WATCH ran since the last unwatch (the owner's view; the
+	// hook may have unwatched meanwhile). EXEC skips the registry without.
+	watching bool
 }
 
 // queuedCmd is one queued command: its arguments are argEnds[first:first+n].
@@ -229,7 +232,9 @@ func cmdExec(c *client, args [][]byte) {
 		for i, q := range t.cmds {
 			keys = q.cmd.keys(t.queuedArgs(i), keys)
 		}
-		keys = c.s.watch.appendKeys(c, keys)
+		if t.watching {
+			keys = c.s.watch.appendKeys(c, keys)
+		}
 	}
 	t.keys = keys
 	aborted := false
@@ -300,6 +305,7 @@ func cmdWatch(c *client, args [][]byte) {
 	// Registered under the keys' shard locks: a write to them either
 	// committed before (and this client sees its result) or commits after
 	// and finds the registration (engine/observe.go).
+	c.txs.watching = true
 	err := c.s.eng.View(keys, func(tx *engine.Tx) error {
 		return c.s.watch.add(c, tx, keys)
 	})
@@ -317,6 +323,10 @@ func cmdUnwatch(c *client, args [][]byte) {
 
 // unwatchAll forgets the client's watched keys and its dirty flag.
 func (c *client) unwatchAll() {
+	if !c.txs.watching && !c.txs.dirtyCAS.Load() {
+		return
+	}
+	c.txs.watching = false
 	c.s.watch.mu.Lock()
 	c.s.watch.unwatchLocked(c)
 	c.s.watch.mu.Unlock()
@@ -330,6 +340,9 @@ func (c *client) unwatchAll() {
 func (c *client) watchBroken(tx *engine.Tx) bool {
 	if c.txs.dirtyCAS.Load() {
 		return true
+	}
+	if !c.txs.watching {
+		return false
 	}
 	w := &c.s.watch
 	w.mu.Lock()
@@ -534,10 +547,19 @@ func (c *client) updateAll(fn func(tx *engine.Tx) error) error {
 	return c.s.eng.UpdateAll(fn)
 }
 
+// missingAllKeys logs a run handler that reads the whole keyspace inside
+// EXEC without flagAllKeys (EXEC then holds only some shards): a bug.
+func (c *client) missingAllKeys(err error) {
+	if err != nil {
+		c.s.log.Error("a command read the whole keyspace inside EXEC without flagAllKeys", "cmd", *c.lastCmd.Load(), "err", err)
+	}
+}
+
 // engKeys is Engine.Keys (flagAllKeys).
 func (c *client) engKeys(db int, f engine.ScanFilter) [][]byte {
 	if tx := c.txs.execTx; tx != nil {
-		keys, _ := tx.Keys(db, f)
+		keys, err := tx.Keys(db, f)
+		c.missingAllKeys(err)
 		return keys
 	}
 	return c.s.eng.Keys(db, f)
@@ -546,7 +568,8 @@ func (c *client) engKeys(db int, f engine.ScanFilter) [][]byte {
 // engScan is Engine.Scan (flagAllKeys).
 func (c *client) engScan(db int, cursor uint64, count int, f engine.ScanFilter) ([][]byte, uint64) {
 	if tx := c.txs.execTx; tx != nil {
-		keys, next, _ := tx.Scan(db, cursor, count, f)
+		keys, next, err := tx.Scan(db, cursor, count, f)
+		c.missingAllKeys(err)
 		return keys, next
 	}
 	return c.s.eng.Scan(db, cursor, count, f)
@@ -555,7 +578,8 @@ func (c *client) engScan(db int, cursor uint64, count int, f engine.ScanFilter) 
 // engRandomKey is Engine.RandomKey (flagAllKeys).
 func (c *client) engRandomKey(db int) []byte {
 	if tx := c.txs.execTx; tx != nil {
-		k, _ := tx.RandomKey(db)
+		k, err := tx.RandomKey(db)
+		c.missingAllKeys(err)
 		return k
 	}
 	return c.s.eng.RandomKey(db)
@@ -564,7 +588,8 @@ func (c *client) engRandomKey(db int) []byte {
 // engDBSize is Engine.DBSize (flagAllKeys).
 func (c *client) engDBSize(db int) int {
 	if tx := c.txs.execTx; tx != nil {
-		n, _ := tx.DBSize(db)
+		n, err := tx.DBSize(db)
+		c.missingAllKeys(err)
 		return n
 	}
 	return c.s.eng.DBSize(db)
@@ -573,7 +598,8 @@ func (c *client) engDBSize(db int) int {
 // engKeyspace is Engine.Keyspace (flagAllKeys).
 func (c *client) engKeyspace() []engine.KeyspaceInfo {
 	if tx := c.txs.execTx; tx != nil {
-		ks, _ := tx.Keyspace()
+		ks, err := tx.Keyspace()
+		c.missingAllKeys(err)
 		return ks
 	}
 	return c.s.eng.Keyspace()
