@@ -84,6 +84,12 @@ type Engine struct {
 
 	// recording: writes record effects (a Committer or a log reads them).
 	recording bool
+	// observers counts the registered commit observers (ObserveCommits):
+	// while it is above zero, writes record effects for OnCommit even
+	// without a log.
+	observers atomic.Int32
+	// onCommit is the commit observer (SetOnCommit); nil: none.
+	onCommit atomic.Pointer[func(effects []Effect)]
 	// wlog is the write-ahead log; nil when memory only.
 	wlog *wal.Log
 	// policy is the log's fsync policy (a wal.SyncPolicy).
@@ -323,6 +329,7 @@ func (e *Engine) begin(keys [][]byte, write bool) *Tx {
 			e.shards[s].mu.RLock()
 		}
 	}
+	tx.rec = e.recordsEffects()
 	return tx
 }
 
@@ -339,6 +346,7 @@ func (e *Engine) beginAll(write bool) *Tx {
 			e.shards[i].mu.RLock()
 		}
 	}
+	tx.rec = e.recordsEffects()
 	return tx
 }
 
@@ -352,6 +360,11 @@ func (e *Engine) commit(tx *Tx) error {
 		// Under the locks: the LSN order is the order of conflicting writes.
 		tx.enc = AppendEffects(tx.enc[:0], tx.effects)
 		lsn = e.wlog.Append(tx.enc)
+	}
+	if e.observers.Load() > 0 {
+		if fn := e.onCommit.Load(); fn != nil {
+			(*fn)(tx.effects)
+		}
 	}
 	if e.opts.Committer != nil {
 		return e.opts.Committer.Commit(lsn, tx.effects)

@@ -114,6 +114,7 @@ func (e *Engine) beginShard(s int) *Tx {
 	tx.now = e.nowMs()
 	tx.locked = append(tx.lockedBuf[:0], uint16(s))
 	e.shards[s].mu.Lock()
+	tx.rec = e.recordsEffects()
 	return tx
 }
 

@@ -195,7 +195,9 @@ func (tx *Tx) Append(db int, key, val []byte) (int64, error) {
 	off := ent.vlen
 	// Past the current value: no effect points there.
 	ent.appendValue(val)
-	if tx.recording() && len(val) > 0 {
+	// Even an empty APPEND is recorded: for Redis it is a write to the
+	// key (it breaks a WATCH), and replaying it changes nothing.
+	if tx.recording() {
 		tx.record(Effect{Op: OpSetRange, DB: db, Key: key, Offset: int64(off), Value: val})
 	}
 	return int64(ent.vlen), nil

@@ -49,6 +49,9 @@ type Tx struct {
 	expired   []expiredKey // keys a read-only tx found expired
 	// replaying: the tx applies the log's effects; nothing is logged again.
 	replaying bool
+	// rec: the tx records effects (decided once, under its locks, so that
+	// a transaction records all of its effects or none).
+	rec bool
 	// enc is the reusable buffer effects are encoded into for the log.
 	enc []byte
 	// mem are the entries a write may change, for memory accounting (see
@@ -238,14 +241,15 @@ func (sd *shardDB) remove(slot int, key []byte, h uint32) *entry {
 	return ent
 }
 
-// record appends an effect when a Committer or the log will read it.
+// record appends an effect when a Committer, the log or a commit observer
+// will read it.
 func (tx *Tx) record(ef Effect) {
-	if tx.e.recording {
+	if tx.rec {
 		tx.effects = append(tx.effects, ef)
 	}
 }
 
-func (tx *Tx) recording() bool { return tx.e.recording }
+func (tx *Tx) recording() bool { return tx.rec }
 
 // writable checks that the tx may write db/key.
 func (tx *Tx) writable(db int, key []byte) error {

@@ -42,9 +42,9 @@ func serverCommands() []*command {
 	}
 	return []*command{
 		cmdCmd, cfgCmd,
-		plainCmd("info", -1, flagLoading|flagStale, grpSrv, "1.0.0", "Get information and statistics about the server", cmdInfo),
+		plainCmd("info", -1, flagLoading|flagStale|flagAllKeys, grpSrv, "1.0.0", "Get information and statistics about the server", cmdInfo),
 		plainCmd("time", 1, flagLoading|flagStale|flagFast, grpSrv, "2.6.0", "Return the current server time", cmdTime),
-		plainCmd("shutdown", -1, flagAdmin|flagNoScript|flagLoading|flagStale, grpSrv, "1.0.0", "Synchronously save the dataset to disk and then shut down the server", cmdShutdown),
+		plainCmd("shutdown", -1, flagAdmin|flagNoScript|flagLoading|flagStale|flagNoMulti, grpSrv, "1.0.0", "Synchronously save the dataset to disk and then shut down the server", cmdShutdown),
 	}
 }
 
@@ -87,11 +87,13 @@ func (c *client) writeCommandInfo(cmd *command) {
 	add(cmd.flags&flagReadOnly != 0, "@read")
 	add(cmd.flags&flagWrite != 0, "@write")
 	add(cmd.group == grpS, "@string")
+	add(cmd.group == grpP && cmd.flags&flagPubSub != 0, "@pubsub")
 	add(cmd.flags&flagAdmin != 0, "@admin")
 	add(cmd.flags&flagFast != 0, "@fast")
 	add(cmd.flags&flagFast == 0, "@slow")
 	add(cmd.flags&flagAdmin != 0, "@dangerous")
 	add(cmd.group == grpC, "@connection")
+	add(cmd.group == grpT, "@transaction")
 	c.writeArray(len(cats))
 	for _, cat := range cats {
 		c.writeSimple(cat)
@@ -355,6 +357,7 @@ func (s *Server) applyConfig(cfg Config) {
 	}
 	s.eng.SetLogGrowth(cfg.AutoAOFRewritePercentage, cfg.AutoAOFRewriteMinSize)
 	s.applyMemoryConfig(cfg)
+	s.applyOutputLimits(&cfg)
 }
 
 func cmdConfigResetStat(c *client, args [][]byte) {
@@ -439,7 +442,7 @@ func cmdInfo(c *client, args [][]byte) {
 		if b.Len() > 0 {
 			b.WriteString("\r\n")
 		}
-		c.s.writeInfoSection(&b, sec)
+		c.s.writeInfoSection(&b, sec, c)
 	}
 	c.writeBulkString(b.String())
 }
@@ -448,7 +451,9 @@ func infoLine(b *strings.Builder, name string, value any) {
 	fmt.Fprintf(b, "%s:%v\r\n", name, value)
 }
 
-func (s *Server) writeInfoSection(b *strings.Builder, sec string) {
+// writeInfoSection writes one section; c is the asking client (inside
+// EXEC, the keyspace is read through its transaction).
+func (s *Server) writeInfoSection(b *strings.Builder, sec string, c *client) {
 	cfg := s.cfg.get()
 	now := time.Now()
 	switch sec {
@@ -509,8 +514,8 @@ func (s *Server) writeInfoSection(b *strings.Builder, sec string) {
 		hits, misses := s.eng.KeyspaceHits()
 		infoLine(b, "keyspace_hits", hits)
 		infoLine(b, "keyspace_misses", misses)
-		infoLine(b, "pubsub_channels", 0)
-		infoLine(b, "pubsub_patterns", 0)
+		infoLine(b, "pubsub_channels", s.pubsub.nChannels.Load())
+		infoLine(b, "pubsub_patterns", s.pubsub.nPatterns.Load())
 		infoLine(b, "total_error_replies", 0)
 	case "replication":
 		b.WriteString("# Replication\r\n")
@@ -526,7 +531,7 @@ func (s *Server) writeInfoSection(b *strings.Builder, sec string) {
 		infoLine(b, "used_cpu_user", fmt.Sprintf("%.6f", tvSeconds(ru.Utime)))
 	case "keyspace":
 		b.WriteString("# Keyspace\r\n")
-		for db, ks := range s.eng.Keyspace() {
+		for db, ks := range c.engKeyspace() {
 			if ks.Keys > 0 {
 				fmt.Fprintf(b, "db%d:keys=%d,expires=%d,avg_ttl=0\r\n", db, ks.Keys, ks.Expires)
 			}

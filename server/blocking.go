@@ -163,7 +163,7 @@ func (s *Server) serveKey(db int, key []byte) {
 // mayBlock reports whether the client may block. Inside MULTI (not built
 // yet) it must return false: a blocking command then answers at once as if
 // its timeout had passed, as Redis's CLIENT_DENY_BLOCKING does.
-func (c *client) mayBlock() bool { return true }
+func (c *client) mayBlock() bool { return !c.inExec() }
 
 // parseTimeout reads a blocking command's timeout in seconds (a float) as
 // Redis's getTimeoutFromObjectOrReply does: 0 means forever. It writes the
@@ -203,7 +203,8 @@ func (c *client) parseTimeout(arg []byte) (time.Duration, bool) {
 func (c *client) blockOn(lockKeys, waitKeys [][]byte, timeout time.Duration,
 	try func(tx *engine.Tx) bool, serve func(key []byte, out *client) bool) {
 	var w *waiter
-	err := c.s.eng.Update(lockKeys, func(tx *engine.Tx) error {
+	// c.update: inside EXEC, EXEC's transaction (and no blocking).
+	err := c.update(lockKeys, func(tx *engine.Tx) error {
 		if try(tx) {
 			return nil
 		}
@@ -223,7 +224,7 @@ func (c *client) blockOn(lockKeys, waitKeys [][]byte, timeout time.Duration,
 	}
 	if w == nil {
 		// Answered at once: it may have pushed (LMOVE's destination).
-		if len(lockKeys) > len(waitKeys) {
+		if len(lockKeys) > len(waitKeys) && !c.inExec() {
 			c.s.serveBlocked(c.db, lockKeys[len(waitKeys):])
 		}
 		return

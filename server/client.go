@@ -39,6 +39,16 @@ type client struct {
 	mustSync     bool
 	// closeAfterReply: QUIT or a protocol error; close once out is written.
 	closeAfterReply bool
+	// txs is the MULTI/EXEC and WATCH state (multi.go).
+	txs txState
+	// ps is the pub/sub state, nil until the first subscription; pq the
+	// output queue a subscribed client's output goes through, nil until
+	// then (pubsub.go, pushqueue.go); pubBuf is PUBLISH's scratch.
+	ps     *pubsubState
+	pq     *pushQueue
+	pubBuf []byte
+	// psShared is ps for other goroutines (CLIENT LIST's counts).
+	psShared atomic.Pointer[pubsubState]
 
 	created time.Time
 	addr    string
@@ -178,6 +188,15 @@ func (c *client) flush() error {
 			return err
 		}
 	}
+	if c.pq != nil {
+		lim := BufferLimit{} // the normal class: no limit
+		if c.subscribed() {
+			lim = c.s.pubsubLimit()
+		}
+		err := c.pq.flushOwner(c.out, lim)
+		c.out = c.out[:0]
+		return err
+	}
 	n, err := c.nc.Write(c.out)
 	c.s.stats.netOutput.Add(int64(n))
 	if cap(c.out) > maxPendingOutput*4 {
@@ -189,6 +208,11 @@ func (c *client) flush() error {
 }
 
 func (c *client) finish() {
+	c.discardTx()
+	c.resetPubsub()
+	if c.pq != nil {
+		c.pq.shutdown(c.closeAfterReply)
+	}
 	c.nc.Close()
 	c.s.mu.Lock()
 	delete(c.s.clients, c.id)

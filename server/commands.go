@@ -9,7 +9,7 @@ import (
 )
 
 // cmdFlag describes a command, as COMMAND INFO lists flags.
-type cmdFlag uint16
+type cmdFlag uint32
 
 const (
 	flagWrite    cmdFlag = 1 << iota // modifies data
@@ -22,6 +22,17 @@ const (
 	flagDenyOOM  // may use more memory
 	flagNoScript // not from Lua
 	flagAllKeys  // touches the whole keyspace (locks every shard)
+	flagNoMulti  // refused inside MULTI ("Command not allowed inside a transaction")
+	flagPubSub   // a pub/sub command (COMMAND INFO's "pubsub")
+	// flagSubCtx: allowed while the client is subscribed (RESP2's
+	// subscribed mode: (P)SUBSCRIBE, (P)UNSUBSCRIBE, PING, QUIT, RESET).
+	flagSubCtx
+	// flagNoQueue: runs at once inside MULTI instead of being queued
+	// (MULTI, EXEC, DISCARD, WATCH, QUIT, RESET).
+	flagNoQueue
+	// flagMayWrite: may write without being a write command (EVAL,
+	// EVALSHA): EXEC runs a block holding one in a write transaction.
+	flagMayWrite
 )
 
 // flagNames are in the order COMMAND INFO lists flags.
@@ -30,8 +41,8 @@ var flagNames = []struct {
 	name string
 }{
 	{flagWrite, "write"}, {flagReadOnly, "readonly"}, {flagDenyOOM, "denyoom"},
-	{flagAdmin, "admin"}, {flagNoScript, "noscript"}, {flagLoading, "loading"},
-	{flagStale, "stale"}, {flagFast, "fast"}, {flagNoAuth, "no_auth"},
+	{flagAdmin, "admin"}, {flagPubSub, "pubsub"}, {flagNoScript, "noscript"}, {flagLoading, "loading"},
+	{flagStale, "stale"}, {flagFast, "fast"}, {flagNoAuth, "no_auth"}, {flagNoMulti, "no_multi"},
 }
 
 // command is one entry of the command table.
@@ -66,6 +77,7 @@ func buildCommandTable() map[string]*command {
 	for _, list := range [][]*command{
 		stringCommands(), keyCommands(), connectionCommands(), serverCommands(), persistenceCommands(),
 		hashCommands(), setCommands(), listCommands(), zsetCommands(), memoryCommands(), scriptCommands(),
+		multiCommands(), pubsubCommands(),
 	} {
 		for _, c := range list {
 			m[c.name] = c
@@ -107,32 +119,34 @@ func arityOK(arity, n int) bool {
 	return n >= -arity
 }
 
-// dispatch runs one command: lookup, arity, authentication, then the handler.
+// dispatch runs one command: lookup, arity, authentication and the other
+// checks, in Redis's order, then the handler (or, inside MULTI, the queue).
+// A command refused by a check flags the open transaction (see reject).
 func (c *client) dispatch(args [][]byte) {
 	cmd := lookupCommand(commandTable, args[0])
 	if cmd == nil {
-		c.writeError(unknownCommandText(args))
+		c.reject(nil, unknownCommandText(args))
 		return
 	}
 	if cmd.subs != nil && len(args) >= 2 {
 		sub := lookupCommand(cmd.subs, args[1])
 		if sub == nil {
-			c.writeError("ERR unknown subcommand '" + sanitize(truncate(cString(args[1]), 128)) +
-				"'. Try " + strings.ToUpper(cmd.name) + " HELP.")
+			c.reject(nil, "ERR unknown subcommand '"+sanitize(truncate(cString(args[1]), 128))+
+				"'. Try "+strings.ToUpper(cmd.name)+" HELP.")
 			return
 		}
 		cmd = sub
 	}
 	if !arityOK(cmd.arity, len(args)) {
-		c.writeError(errWrongArity(cmd.name))
+		c.reject(cmd, errWrongArity(cmd.name))
 		return
 	}
 	if !c.authed && cmd.flags&flagNoAuth == 0 {
-		c.writeError(msgNoAuth)
+		c.reject(cmd, msgNoAuth)
 		return
 	}
-	if cmd.flags&flagLoading == 0 && c.s.eng.Loading() {
-		c.writeError(msgLoading)
+	if cmd.flags&flagNoMulti != 0 && c.txs.inMulti {
+		c.reject(cmd, msgNoMulti)
 		return
 	}
 	if c.s.lua.nbusy.Load() > 0 && c.busyReject(cmd, args) {
@@ -143,9 +157,21 @@ func (c *client) dispatch(args [][]byte) {
 	}
 	if cmd.flags&flagWrite != 0 {
 		if err := c.s.eng.LogErr(); err != nil {
-			c.writeError(msgMisconf + errnoText(err))
+			c.reject(cmd, msgMisconf+errnoText(err))
 			return
 		}
+	}
+	if cmd.flags&flagSubCtx == 0 && c.subscribed() {
+		c.reject(cmd, "ERR Can't execute '"+cmd.name+"': "+msgSubCtx)
+		return
+	}
+	if cmd.flags&flagLoading == 0 && c.s.eng.Loading() {
+		c.reject(cmd, msgLoading)
+		return
+	}
+	if c.txs.inMulti && cmd.flags&flagNoQueue == 0 {
+		c.queue(cmd, args)
+		return
 	}
 	c.s.stats.commandsProcessed.Add(1)
 	c.lastCmd.Store(&cmd.name)

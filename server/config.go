@@ -41,6 +41,8 @@ type Config struct {
 	// BusyReplyThreshold (alias lua-time-limit) is how long, in ms, a
 	// script runs before other clients get -BUSY; 0: never. Default 5000.
 	BusyReplyThreshold int
+	// OutputBufferLimits is client-output-buffer-limit (outlimits.go).
+	OutputBufferLimits OutputBufferLimits
 }
 
 // DefaultConfig returns the defaults, as redis-server has them (but for the
@@ -63,6 +65,7 @@ func DefaultConfig() *Config {
 		AutoAOFRewriteMinSize:    64 << 20,
 		MemoryConfig:             defaultMemoryConfig(),
 		BusyReplyThreshold:       5000,
+		OutputBufferLimits:       DefaultOutputBufferLimits,
 	}
 }
 

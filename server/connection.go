@@ -25,10 +25,10 @@ func connectionCommands() []*command {
 		clientCmd.subs[strings.TrimPrefix(sub.name, "client|")] = sub
 	}
 	return []*command{
-		plainCmd("ping", -1, flagFast|flagLoading, grpC, "1.0.0", "Ping the server", cmdPing),
+		plainCmd("ping", -1, flagFast|flagLoading|flagSubCtx, grpC, "1.0.0", "Ping the server", cmdPing),
 		plainCmd("echo", 2, flagFast, grpC, "1.0.0", "Echo the given string", cmdEcho),
-		plainCmd("quit", -1, flagNoAuth|flagNoScript|flagLoading|flagStale|flagFast, grpC, "1.0.0", "Close the connection", cmdQuit),
-		plainCmd("reset", 1, flagNoAuth|flagNoScript|flagLoading|flagStale|flagFast, grpC, "6.2.0", "Reset the connection", cmdReset),
+		plainCmd("quit", -1, flagNoAuth|flagNoScript|flagLoading|flagStale|flagFast|flagSubCtx|flagNoQueue, grpC, "1.0.0", "Close the connection", cmdQuit),
+		plainCmd("reset", 1, flagNoAuth|flagNoScript|flagLoading|flagStale|flagFast|flagSubCtx|flagNoQueue, grpC, "6.2.0", "Reset the connection", cmdReset),
 		plainCmd("select", 2, flagLoading|flagStale|flagFast, grpC, "1.0.0", "Change the selected database for the current connection", cmdSelect),
 		plainCmd("auth", -2, flagNoAuth|flagNoScript|flagLoading|flagStale|flagFast, grpC, "1.0.0", "Authenticate to the server", cmdAuth),
 		plainCmd("hello", -1, flagNoAuth|flagNoScript|flagLoading|flagStale|flagFast, grpC, "6.0.0", "Handshake with Redis", cmdHello),
@@ -37,6 +37,17 @@ func connectionCommands() []*command {
 }
 
 func cmdPing(c *client, args [][]byte) {
+	if c.subscribed() && len(args) <= 2 {
+		// RESP2's subscribed mode: a push-shaped reply.
+		c.writeArray(2)
+		c.writeBulkString("pong")
+		if len(args) == 2 {
+			c.writeBulk(args[1])
+		} else {
+			c.writeBulkString("")
+		}
+		return
+	}
 	switch len(args) {
 	case 1:
 		c.writeSimple("PONG")
@@ -55,6 +66,8 @@ func cmdQuit(c *client, args [][]byte) {
 }
 
 func cmdReset(c *client, args [][]byte) {
+	c.discardTx()
+	c.resetPubsub()
 	c.selectDB(0)
 	c.mu.Lock()
 	c.name = ""
@@ -253,14 +266,21 @@ func (c *client) infoLine(now time.Time) string {
 	if idle < 0 {
 		idle = 0
 	}
+	sub, psub := c.subCounts()
 	flags := "N"
-	if c.blocked.Load() {
+	switch {
+	case c.blocked.Load():
 		flags = "b"
+	case c.txs.queued.Load() > 0:
+		flags = "x"
+	case sub+psub > 0:
+		flags = "P"
 	}
-	return fmt.Sprintf("id=%d addr=%s laddr=%s fd=%d name=%s age=%d idle=%d flags=%s db=%d sub=0 psub=0 ssub=0 "+
-		"multi=-1 qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 rbs=%d rbp=0 obl=0 oll=0 omem=0 tot-mem=0 events=r "+
+	return fmt.Sprintf("id=%d addr=%s laddr=%s fd=%d name=%s age=%d idle=%d flags=%s db=%d sub=%d psub=%d ssub=0 "+
+		"multi=%d qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 rbs=%d rbp=0 obl=0 oll=0 omem=0 tot-mem=0 events=r "+
 		"cmd=%s user=default redir=-1 resp=2 lib-name=%s lib-ver=%s",
-		c.id, c.addr, c.laddr, c.id+7, name, age, idle, flags, c.dbShown.Load(), readBufSize, *c.lastCmd.Load(), lib, ver)
+		c.id, c.addr, c.laddr, c.id+7, name, age, idle, flags, c.dbShown.Load(), sub, psub, c.txs.queued.Load()-1,
+		readBufSize, *c.lastCmd.Load(), lib, ver)
 }
 
 func cmdClientInfo(c *client, args [][]byte) {
@@ -315,7 +335,7 @@ func cmdClientList(c *client, args [][]byte) {
 		if ids != nil && !ids[cl.id] {
 			continue
 		}
-		if typeFilter != "" && typeFilter != "normal" {
+		if typeFilter != "" && typeFilter != cl.clientType() {
 			continue
 		}
 		b.WriteString(cl.infoLine(now))
@@ -393,7 +413,7 @@ func cmdClientKill(c *client, args [][]byte) {
 	var n int64
 	for _, cl := range c.s.clientsSorted() {
 		if (id != 0 && cl.id != id) || (addr != "" && cl.addr != addr) || (laddr != "" && cl.laddr != laddr) ||
-			(typeFilter != "" && typeFilter != "normal") || (skipMe && cl == c) {
+			(typeFilter != "" && typeFilter != cl.clientType()) || (skipMe && cl == c) {
 			continue
 		}
 		c.kill(cl)

@@ -401,6 +401,14 @@ func newDiffPair(t *testing.T) *diffPair {
 // reset puts both sides in the state every sequence starts from.
 func (p *diffPair) reset() {
 	for _, s := range []*diffSide{p.a, p.b} {
+		// RESET first: a sequence may have left the connection in MULTI or
+		// watching keys.
+		if rep := s.do([]string{"RESET"}); string(rep) != "+RESET\r\n" {
+			p.t.Fatalf("%s: RESET answered %q: cannot start a sequence", s.name, rep)
+		}
+		if diffOnReset != nil {
+			diffOnReset(s)
+		}
 		for _, cmd := range [][]string{{"FLUSHALL"}, {"SELECT", "0"}} {
 			if rep := s.do(cmd); string(rep) != "+OK\r\n" {
 				p.t.Fatalf("%s: %s answered %q, want +OK: cannot start a sequence", s.name, resptest.Quote(cmd), rep)
@@ -442,6 +450,14 @@ func diffCompareMode(args []string) (diffCmp, int64) {
 	return diffCmpExact, 0
 }
 
+// diffIntercept, if set, sees every step first: it may run it itself and
+// return the reply to compare (ok), as the transactions' tracker does to
+// canonicalise EXEC's replies; diffOnReset tells it a sequence starts.
+var (
+	diffIntercept func(s *diffSide, args []string) (reply []byte, ok bool)
+	diffOnReset   func(s *diffSide)
+)
+
 // diffRunners run the commands of other families whose replies can't be
 // compared as they are (HSCAN's order, SRANDMEMBER's choice, …), keyed by
 // upper-case name and added by init: each returns a canonical form of the
@@ -456,6 +472,11 @@ func diffRun(s *diffSide, args []string) []byte {
 	if name, ok := strings.CutPrefix(args[0], "="); ok {
 		// "=TTL k" in a fixed case: TTL k, compared exactly.
 		return s.do(append([]string{name}, args[1:]...))
+	}
+	if diffIntercept != nil {
+		if rep, ok := diffIntercept(s, args); ok {
+			return rep
+		}
 	}
 	if run := diffRunners[strings.ToUpper(args[0])]; run != nil {
 		return run(s, args)

@@ -16,7 +16,8 @@ import (
 //	item...        the item repeated: "key..." is key [key ...]
 //
 // Each command family's file holds its own map (hashSyntax, …).
-var commandSyntax = mergeSyntax(coreSyntax, hashSyntax, setSyntax, listSyntax, zsetSyntax, memorySyntax, scriptSyntax)
+var commandSyntax = mergeSyntax(coreSyntax, hashSyntax, setSyntax, listSyntax, zsetSyntax, memorySyntax, scriptSyntax,
+	multiSyntax, pubsubSyntax)
 
 func mergeSyntax(maps ...map[string]string) map[string]string {
 	out := make(map[string]string)

@@ -29,12 +29,12 @@ func keyCommands() []*command {
 		keyCmd("renamenx", 3, flagWrite|flagFast, 1, 2, 1, grpK, "1.0.0", "Rename a key, only if the new key does not exist", cmdRenameNX),
 		keyCmd("move", 3, flagWrite|flagFast, 1, 1, 1, grpK, "1.0.0", "Move a key to another database", cmdMove),
 		keyCmd("copy", -3, flagWrite|flagDenyOOM, 1, 2, 1, grpK, "6.2.0", "Copy a key", cmdCopy),
-		plainCmd("keys", 2, flagReadOnly, grpK, "1.0.0", "Find all keys matching the given pattern", cmdKeys),
-		plainCmd("scan", -2, flagReadOnly, grpK, "2.8.0", "Incrementally iterate the keys space", cmdScan),
-		plainCmd("randomkey", 1, flagReadOnly, grpK, "1.0.0", "Return a random key from the keyspace", cmdRandomKey),
-		plainCmd("dbsize", 1, roF, "server", "1.0.0", "Return the number of keys in the selected database", cmdDBSize),
-		plainCmd("flushdb", -1, flagWrite, "server", "1.0.0", "Remove all keys from the current database", cmdFlushDB),
-		plainCmd("flushall", -1, flagWrite, "server", "1.0.0", "Remove all keys from all databases", cmdFlushAll),
+		plainCmd("keys", 2, flagReadOnly|flagAllKeys, grpK, "1.0.0", "Find all keys matching the given pattern", cmdKeys),
+		plainCmd("scan", -2, flagReadOnly|flagAllKeys, grpK, "2.8.0", "Incrementally iterate the keys space", cmdScan),
+		plainCmd("randomkey", 1, flagReadOnly|flagAllKeys, grpK, "1.0.0", "Return a random key from the keyspace", cmdRandomKey),
+		plainCmd("dbsize", 1, roF|flagAllKeys, "server", "1.0.0", "Return the number of keys in the selected database", cmdDBSize),
+		plainCmd("flushdb", -1, flagWrite|flagAllKeys, "server", "1.0.0", "Remove all keys from the current database", cmdFlushDB),
+		plainCmd("flushall", -1, flagWrite|flagAllKeys, "server", "1.0.0", "Remove all keys from all databases", cmdFlushAll),
 	}
 }
 
@@ -248,7 +248,7 @@ func cmdCopy(c *client, tx *engine.Tx, args [][]byte) {
 }
 
 func cmdKeys(c *client, args [][]byte) {
-	keys := c.s.eng.Keys(c.db, engine.ScanFilter{Pattern: args[1]})
+	keys := c.engKeys(c.db, engine.ScanFilter{Pattern: args[1]})
 	c.writeArray(len(keys))
 	for _, k := range keys {
 		c.writeBulk(k)
@@ -293,7 +293,7 @@ func cmdScan(c *client, args [][]byte) {
 			return
 		}
 	}
-	keys, next := c.s.eng.Scan(c.db, cursor, count, f)
+	keys, next := c.engScan(c.db, cursor, count, f)
 	c.writeArray(2)
 	c.writeBulkString(strconv.FormatUint(next, 10))
 	c.writeArray(len(keys))
@@ -312,7 +312,7 @@ func kindByName(b []byte) engine.Kind {
 }
 
 func cmdRandomKey(c *client, args [][]byte) {
-	k := c.s.eng.RandomKey(c.db)
+	k := c.engRandomKey(c.db)
 	if k == nil {
 		c.writeNull()
 		return
@@ -320,7 +320,7 @@ func cmdRandomKey(c *client, args [][]byte) {
 	c.writeBulk(k)
 }
 
-func cmdDBSize(c *client, args [][]byte) { c.writeInt(int64(c.s.eng.DBSize(c.db))) }
+func cmdDBSize(c *client, args [][]byte) { c.writeInt(int64(c.engDBSize(c.db))) }
 
 // flushMode checks FLUSHDB/FLUSHALL's optional ASYNC|SYNC.
 func (c *client) flushMode(args [][]byte) bool {
@@ -335,7 +335,7 @@ func cmdFlushDB(c *client, args [][]byte) {
 	if !c.flushMode(args) {
 		return
 	}
-	if err := c.s.eng.UpdateAll(func(tx *engine.Tx) error { return tx.FlushDB(c.db) }); err != nil {
+	if err := c.updateAll(func(tx *engine.Tx) error { return tx.FlushDB(c.db) }); err != nil {
 		c.writeEngineError(err)
 		return
 	}
@@ -346,7 +346,7 @@ func cmdFlushAll(c *client, args [][]byte) {
 	if !c.flushMode(args) {
 		return
 	}
-	if err := c.s.eng.UpdateAll(func(tx *engine.Tx) error { return tx.FlushAll() }); err != nil {
+	if err := c.updateAll(func(tx *engine.Tx) error { return tx.FlushAll() }); err != nil {
 		c.writeEngineError(err)
 		return
 	}

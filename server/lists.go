@@ -28,12 +28,12 @@ func listCommands() []*command {
 		keyCmd("lpos", -3, flagReadOnly, 1, 1, 1, grpL, "6.0.6", "Return the index of matching elements on a list", cmdLPos),
 		keyCmd("rpoplpush", 3, wr, 1, 2, 1, grpL, "1.2.0", "Remove the last element in a list, prepend it to another list and return it", cmdRPopLPush),
 		keyCmd("lmove", 5, wr, 1, 2, 1, grpL, "6.2.0", "Pop an element from a list, push it to another list and return it", cmdLMove),
-		plainCmd("lmpop", -4, flagWrite, grpL, "7.0.0", "Pop elements from a list", cmdLMPop),
+		plainCmd("lmpop", -4, flagWrite|flagAllKeys, grpL, "7.0.0", "Pop elements from a list", cmdLMPop),
 		blockCmd("blpop", -3, wrNS, 1, -2, grpL, "2.0.0", "Remove and get the first element in a list, or block until one is available", cmdBLPop),
 		blockCmd("brpop", -3, wrNS, 1, -2, grpL, "2.0.0", "Remove and get the last element in a list, or block until one is available", cmdBRPop),
 		blockCmd("brpoplpush", 4, wrNS|flagDenyOOM, 1, 2, grpL, "2.2.0", "Pop an element from a list, push it to another list and return it; or block until one is available", cmdBRPopLPush),
 		blockCmd("blmove", 6, wrNS|flagDenyOOM, 1, 2, grpL, "6.2.0", "Pop an element from a list, push it to another list and return it; or block until one is available", cmdBLMove),
-		plainCmd("blmpop", -5, wrNS, grpL, "7.0.0", "Pop elements from a list, or block until one is available", cmdBLMPop),
+		plainCmd("blmpop", -5, wrNS|flagAllKeys, grpL, "7.0.0", "Pop elements from a list, or block until one is available", cmdBLMPop),
 	}
 }
 
@@ -439,7 +439,7 @@ func cmdLMPop(c *client, args [][]byte) {
 	if !ok {
 		return
 	}
-	c.s.eng.Update(keys, func(tx *engine.Tx) error {
+	c.update(keys, func(tx *engine.Tx) error {
 		if !popFirst(c, tx, keys, func(k []byte) (bool, error) { return listMPopKey(c, tx, k, head, count) }) {
 			c.writeNullArray()
 		}

@@ -12,7 +12,7 @@ import (
 
 func persistenceCommands() []*command {
 	return []*command{
-		plainCmd("save", 1, flagAdmin|flagNoScript, grpSrv, "1.0.0", "Synchronously save the dataset to disk", cmdSave),
+		plainCmd("save", 1, flagAdmin|flagNoScript|flagNoMulti, grpSrv, "1.0.0", "Synchronously save the dataset to disk", cmdSave),
 		plainCmd("bgsave", -1, flagAdmin|flagNoScript, grpSrv, "1.0.0", "Asynchronously save the dataset to disk", cmdBGSave),
 		plainCmd("lastsave", 1, flagLoading|flagStale|flagFast, grpSrv, "1.0.0", "Get the UNIX time stamp of the last successful save to disk", cmdLastSave),
 		plainCmd("waitaof", 4, flagNoScript, grpK, "7.2.0",

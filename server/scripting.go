@@ -138,10 +138,12 @@ func scriptCommands() []*command {
 		script.subs[strings.TrimPrefix(sub.name, "script|")] = sub
 	}
 	return []*command{
-		plainCmd("eval", -3, fl, grpScript, "2.6.0", "Execute a Lua script server side", cmdEval),
-		plainCmd("evalsha", -3, fl, grpScript, "2.6.0", "Execute a Lua script server side", cmdEvalSHA),
-		plainCmd("eval_ro", -3, fl|flagReadOnly, grpScript, "7.0.0", "Execute a read-only Lua script server side", cmdEvalRO),
-		plainCmd("evalsha_ro", -3, fl|flagReadOnly, grpScript, "7.0.0", "Execute a read-only Lua script server side", cmdEvalSHARO),
+		// flagAllKeys: inside EXEC a script runs in EXEC's transaction,
+		// which must then hold every shard (a script may touch any key).
+		plainCmd("eval", -3, fl|flagAllKeys|flagMayWrite, grpScript, "2.6.0", "Execute a Lua script server side", cmdEval),
+		plainCmd("evalsha", -3, fl|flagAllKeys|flagMayWrite, grpScript, "2.6.0", "Execute a Lua script server side", cmdEvalSHA),
+		plainCmd("eval_ro", -3, fl|flagAllKeys|flagReadOnly, grpScript, "7.0.0", "Execute a read-only Lua script server side", cmdEvalRO),
+		plainCmd("evalsha_ro", -3, fl|flagAllKeys|flagReadOnly, grpScript, "7.0.0", "Execute a read-only Lua script server side", cmdEvalSHARO),
 		script,
 	}
 }
@@ -160,10 +162,11 @@ var scriptSyntax = map[string]string{
 	"script|help":   "",
 }
 
-func cmdEval(c *client, args [][]byte)      { c.eval(args, false, false, nil) }
-func cmdEvalSHA(c *client, args [][]byte)   { c.eval(args, true, false, nil) }
-func cmdEvalRO(c *client, args [][]byte)    { c.eval(args, false, true, nil) }
-func cmdEvalSHARO(c *client, args [][]byte) { c.eval(args, true, true, nil) }
+// Inside EXEC (execTx not nil) a script runs in EXEC's transaction.
+func cmdEval(c *client, args [][]byte)      { c.eval(args, false, false, c.txs.execTx) }
+func cmdEvalSHA(c *client, args [][]byte)   { c.eval(args, true, false, c.txs.execTx) }
+func cmdEvalRO(c *client, args [][]byte)    { c.eval(args, false, true, c.txs.execTx) }
+func cmdEvalSHARO(c *client, args [][]byte) { c.eval(args, true, true, c.txs.execTx) }
 
 // eval runs EVAL and its kin. With tx not nil the script runs inside that
 // transaction, which holds every shard (a MULTI block's).

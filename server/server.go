@@ -73,6 +73,12 @@ type Server struct {
 	lua         luaState // scripts (scripting.go)
 	// blk holds the clients blocked in BLPOP and kin (blocking.go).
 	blk blocker
+
+	// watch and pubsub are WATCH's and pub/sub's registries (multi.go,
+	// pubsub.go); psLimit the pubsub class's output limit in force.
+	watch   watchRegistry
+	pubsub  pubsubRegistry
+	psLimit atomic.Pointer[BufferLimit]
 }
 
 // serverStats are the counters of INFO stats.
@@ -112,6 +118,8 @@ func New(opts Options) *Server {
 	}
 	s.setMemLimit = opts.SetMemoryLimit
 	s.applyMemoryConfig(s.cfg.cfg)
+	s.eng.SetOnCommit(s.onCommit)
+	s.applyOutputLimits(cfg)
 	return s
 }
 

@@ -26,7 +26,7 @@ func setCommands() []*command {
 		keyCmd("sinterstore", -3, wr, 1, -1, 1, grpSet, "1.0.0", "Intersect multiple sets and store the resulting set in a key", setOpStoreCmd(engine.SetInter)),
 		keyCmd("sunionstore", -3, wr, 1, -1, 1, grpSet, "1.0.0", "Add multiple sets and store the resulting set in a key", setOpStoreCmd(engine.SetUnion)),
 		keyCmd("sdiffstore", -3, wr, 1, -1, 1, grpSet, "1.0.0", "Subtract multiple sets and store the resulting set in a key", setOpStoreCmd(engine.SetDiff)),
-		plainCmd("sintercard", -3, flagReadOnly, grpSet, "7.0.0", "Intersect multiple sets and return the cardinality of the result", cmdSInterCard),
+		plainCmd("sintercard", -3, flagReadOnly|flagAllKeys, grpSet, "7.0.0", "Intersect multiple sets and return the cardinality of the result", cmdSInterCard),
 		keyCmd("sscan", -3, flagReadOnly, 1, 1, 1, grpSet, "2.8.0", "Incrementally iterate Set elements", cmdSScan),
 	}
 }
@@ -275,7 +275,7 @@ func cmdSInterCard(c *client, args [][]byte) {
 		}
 	}
 	var n int
-	err := c.s.eng.View(keys, func(tx *engine.Tx) error {
+	err := c.view(keys, func(tx *engine.Tx) error {
 		var err error
 		n, err = tx.SInterCard(c.db, keys, int(min(limit, math.MaxInt32)))
 		return err

@@ -39,18 +39,18 @@ func zsetCommands() []*command {
 		keyCmd("zremrangebylex", 4, flagWrite, 1, 1, 1, grpZ, "2.8.9", "Remove all members in a sorted set between the given lexicographical range", cmdZRemRangeByLex),
 		keyCmd("zpopmin", -2, flagWrite|flagFast, 1, 1, 1, grpZ, "5.0.0", "Remove and return members with the lowest scores in a sorted set", cmdZPopMin),
 		keyCmd("zpopmax", -2, flagWrite|flagFast, 1, 1, 1, grpZ, "5.0.0", "Remove and return members with the highest scores in a sorted set", cmdZPopMax),
-		plainCmd("zmpop", -4, flagWrite, grpZ, "7.0.0", "Remove and return members with scores in a sorted set", cmdZMPop),
+		plainCmd("zmpop", -4, flagWrite|flagAllKeys, grpZ, "7.0.0", "Remove and return members with scores in a sorted set", cmdZMPop),
 		keyCmd("zrandmember", -2, ro, 1, 1, 1, grpZ, "6.2.0", "Get one or multiple random elements from a sorted set", cmdZRandMember),
-		plainCmd("zunion", -3, ro, grpZ, "6.2.0", "Add multiple sorted sets", cmdZUnion),
-		plainCmd("zinter", -3, ro, grpZ, "6.2.0", "Intersect multiple sorted sets", cmdZInter),
-		plainCmd("zdiff", -3, ro, grpZ, "6.2.0", "Subtract multiple sorted sets", cmdZDiff),
-		plainCmd("zunionstore", -4, wr, grpZ, "2.0.0", "Add multiple sorted sets and store the resulting sorted set in a new key", cmdZUnionStore),
-		plainCmd("zinterstore", -4, wr, grpZ, "2.0.0", "Intersect multiple sorted sets and store the resulting sorted set in a new key", cmdZInterStore),
-		plainCmd("zdiffstore", -4, wr, grpZ, "6.2.0", "Subtract multiple sorted sets and store the resulting sorted set in a new key", cmdZDiffStore),
+		plainCmd("zunion", -3, ro|flagAllKeys, grpZ, "6.2.0", "Add multiple sorted sets", cmdZUnion),
+		plainCmd("zinter", -3, ro|flagAllKeys, grpZ, "6.2.0", "Intersect multiple sorted sets", cmdZInter),
+		plainCmd("zdiff", -3, ro|flagAllKeys, grpZ, "6.2.0", "Subtract multiple sorted sets", cmdZDiff),
+		plainCmd("zunionstore", -4, wr|flagAllKeys, grpZ, "2.0.0", "Add multiple sorted sets and store the resulting sorted set in a new key", cmdZUnionStore),
+		plainCmd("zinterstore", -4, wr|flagAllKeys, grpZ, "2.0.0", "Intersect multiple sorted sets and store the resulting sorted set in a new key", cmdZInterStore),
+		plainCmd("zdiffstore", -4, wr|flagAllKeys, grpZ, "6.2.0", "Subtract multiple sorted sets and store the resulting sorted set in a new key", cmdZDiffStore),
 		keyCmd("zscan", -3, ro, 1, 1, 1, grpZ, "2.8.0", "Incrementally iterate sorted sets elements and associated scores", cmdZScan),
 		blockCmd("bzpopmin", -3, flagWrite|flagNoScript|flagFast, 1, -2, grpZ, "5.0.0", "Remove and return the member with the lowest score from one or more sorted sets, or block until one is available", cmdBZPopMin),
 		blockCmd("bzpopmax", -3, flagWrite|flagNoScript|flagFast, 1, -2, grpZ, "5.0.0", "Remove and return the member with the highest score from one or more sorted sets, or block until one is available", cmdBZPopMax),
-		plainCmd("bzmpop", -5, flagWrite|flagNoScript, grpZ, "7.0.0", "Remove and return members with scores in a sorted set or block until one is available", cmdBZMPop),
+		plainCmd("bzmpop", -5, flagWrite|flagNoScript|flagAllKeys, grpZ, "7.0.0", "Remove and return members with scores in a sorted set or block until one is available", cmdBZMPop),
 	}
 }
 
@@ -563,7 +563,7 @@ func cmdZMPop(c *client, args [][]byte) {
 	if !ok {
 		return
 	}
-	c.s.eng.Update(keys, func(tx *engine.Tx) error {
+	c.update(keys, func(tx *engine.Tx) error {
 		if !popFirst(c, tx, keys, func(k []byte) (bool, error) { return zmpopKey(c, tx, k, min, count) }) {
 			c.writeNullArray()
 		}
@@ -822,10 +822,12 @@ func zsetOpCommand(c *client, args [][]byte, op zsetOp, store bool, name string)
 		return nil
 	}
 	if store {
-		c.s.eng.Update(lockKeys, run)
-		c.s.serveBlocked(c.db, lockKeys[:1])
+		c.update(lockKeys, run)
+		if !c.inExec() { // EXEC serves them once it has committed
+			c.s.serveBlocked(c.db, lockKeys[:1])
+		}
 	} else {
-		c.s.eng.View(lockKeys, run)
+		c.view(lockKeys, run)
 	}
 }
 
