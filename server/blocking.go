@@ -200,7 +200,11 @@ func (c *client) parseTimeout(arg []byte) (time.Duration, bool) {
 // write transaction) and reports whether it was answered; if not, the
 // client waits on waitKeys until serve answers it, timeout passes (0:
 // never) or the connection closes.
-func (c *client) blockOn(lockKeys, waitKeys [][]byte, timeout time.Duration,
+//
+// Inside EXEC it does not block: it answers as its non-blocking form does
+// when there is nothing to pop, a nil array, or with nilBulk a nil bulk
+// string (BLMOVE and BRPOPLPUSH, as LMOVE and RPOPLPUSH).
+func (c *client) blockOn(lockKeys, waitKeys [][]byte, timeout time.Duration, nilBulk bool,
 	try func(tx *engine.Tx) bool, serve func(key []byte, out *client) bool) {
 	var w *waiter
 	// c.update: inside EXEC, EXEC's transaction (and no blocking).
@@ -209,7 +213,11 @@ func (c *client) blockOn(lockKeys, waitKeys [][]byte, timeout time.Duration,
 			return nil
 		}
 		if !c.mayBlock() {
-			c.writeNullArray()
+			if nilBulk {
+				c.writeNull()
+			} else {
+				c.writeNullArray()
+			}
 			return nil
 		}
 		w = &waiter{serve: serve, done: make(chan struct{}), keys: make([]blockKey, len(waitKeys))}

@@ -468,7 +468,7 @@ func blockingPop(c *client, args [][]byte, head bool) {
 		c.writeBulk(v)
 		return true, nil
 	}
-	c.blockOn(keys, keys, timeout,
+	c.blockOn(keys, keys, timeout, false,
 		func(tx *engine.Tx) bool {
 			return popFirst(c, tx, keys, func(k []byte) (bool, error) { return popOne(c, tx, k) })
 		},
@@ -530,7 +530,7 @@ func blockingMove(c *client, src, dst []byte, fromHead, toHead bool, timeoutArg 
 		c.writeBulk(v)
 		return true, nil
 	}
-	c.blockOn([][]byte{src, dst}, [][]byte{src}, timeout,
+	c.blockOn([][]byte{src, dst}, [][]byte{src}, timeout, true,
 		func(tx *engine.Tx) bool {
 			done, err := move(c, tx)
 			if err != nil {
@@ -572,7 +572,7 @@ func cmdBLMPop(c *client, args [][]byte) {
 		return
 	}
 	keys = cloneArgs(keys)
-	c.blockOn(keys, keys, timeout,
+	c.blockOn(keys, keys, timeout, false,
 		func(tx *engine.Tx) bool {
 			return popFirst(c, tx, keys, func(k []byte) (bool, error) { return listMPopKey(c, tx, k, head, count) })
 		},

@@ -581,7 +581,7 @@ func cmdBZMPop(c *client, args [][]byte) {
 		return
 	}
 	keys = cloneArgs(keys)
-	c.blockOn(keys, keys, timeout,
+	c.blockOn(keys, keys, timeout, false,
 		func(tx *engine.Tx) bool {
 			return popFirst(c, tx, keys, func(k []byte) (bool, error) { return zmpopKey(c, tx, k, min, count) })
 		},
@@ -612,7 +612,7 @@ func bzpop(c *client, args [][]byte, max bool) {
 		c.writeScore(items[0].Score)
 		return true, nil
 	}
-	c.blockOn(keys, keys, timeout,
+	c.blockOn(keys, keys, timeout, false,
 		func(tx *engine.Tx) bool {
 			return popFirst(c, tx, keys, func(k []byte) (bool, error) { return popOne(c, tx, k) })
 		},
