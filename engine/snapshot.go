@@ -388,17 +388,22 @@ func collectionFromSnapshot(t snapshot.Type, value []byte) (collection, error) {
 	switch t {
 	case snapshot.TypeHash:
 		big := n > hashMaxListpackEntries
+		size := 0 // of the listpack form: sized once, not grown
 		for i := 0; !big; i++ {
 			f, v, _, ok := it.Next()
 			if !ok {
 				break
 			}
 			big = len(f) > hashMaxListpackValue || len(v) > hashMaxListpackValue
+			size += uvarintLen(uint64(len(f))) + len(f) + uvarintLen(uint64(len(v))) + len(v)
 		}
 		if err := it.Reset(t, value); err != nil {
 			return nil, err
 		}
 		b := newHashBuilder(n, big)
+		if !big {
+			b.h.lp = make([]byte, 0, size)
+		}
 		for {
 			f, v, _, ok := it.Next()
 			if !ok {
@@ -503,6 +508,22 @@ func collectionFromSnapshotMore(t snapshot.Type, value []byte) (collection, erro
 	switch t {
 	case snapshot.TypeList:
 		b := newListBuilder(it.Len())
+		// A short list gets one chunk of exactly its size, not one grown
+		// by doubling as pushes grow it.
+		size := 0
+		for {
+			v, _, _, ok := it.Next()
+			if !ok {
+				break
+			}
+			size += packedSize(len(v))
+		}
+		if err := it.Reset(t, value); err != nil {
+			return nil, err
+		}
+		if size > 0 && size <= listChunkBytes {
+			b.l.chunks = []*listChunk{{buf: make([]byte, size)}}
+		}
 		for {
 			v, _, _, ok := it.Next()
 			if !ok {
