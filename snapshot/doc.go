@@ -23,8 +23,10 @@
 //	          | stats uvarint | (db uvarint | type byte | keys uvarint | bytes uvarint) × stats
 //	footer := indexOffset u64 | indexLen u32 | indexCRC u32 | magic "CAIRNEND"
 //
-// A block holds entries of one shard only; a shard's entries may span
-// several blocks. Its stamp is the LSN of the last write the shard's
+// A block holds entries of one shard only, and either strings only or
+// collections only (a loader may keep a block of strings as their memory;
+// a block of collections is garbage once loaded); a shard's entries may
+// span several blocks. Its stamp is the LSN of the last write the shard's
 // entries reflect: recovery replays, for each key, only the log's effects
 // newer than its shard's stamp.
 //

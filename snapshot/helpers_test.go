@@ -246,11 +246,23 @@ func (m *model) blockEntries(t testing.TB, r *Reader) [][]*mEntry {
 	t.Helper()
 	out := make([][]*mEntry, len(r.Index.Blocks))
 	next := make([]int, len(m.shards))
+	// A shard's strings come first, then its collections (blocks of
+	// their own), each in the order added.
+	ordered := make([][]mEntry, len(m.shards))
+	for s, entries := range m.shards {
+		for _, strings := range []bool{true, false} {
+			for _, e := range entries {
+				if (e.t == TypeString) == strings {
+					ordered[s] = append(ordered[s], e)
+				}
+			}
+		}
+	}
 	for i, bl := range r.Index.Blocks {
 		if bl.Shard < 0 || bl.Shard >= len(m.shards) {
 			t.Fatalf("block %d of shard %d", i, bl.Shard)
 		}
-		s := m.shards[bl.Shard]
+		s := ordered[bl.Shard]
 		if next[bl.Shard]+bl.Entries > len(s) {
 			t.Fatalf("block %d claims %d entries of shard %d beyond the %d written", i, bl.Entries, bl.Shard, len(s))
 		}

@@ -29,24 +29,37 @@ type WriterOptions struct {
 // are added (into memory; typically under the shard's lock), then
 // EndShard compresses and writes them (without it).
 type Writer struct {
-	opts   WriterOptions
-	fs     vfs.FS
-	f      vfs.File
-	tmp    string
-	off    int64
-	index  Index
-	stats  map[[2]int]*Stat
-	shard  int // shard being added to; -1 between shards
+	opts  WriterOptions
+	fs    vfs.FS
+	f     vfs.File
+	tmp   string
+	off   int64
+	index Index
+	stats map[[2]int]*Stat
+	shard int // shard being added to; -1 between shards
+	// A shard's strings and its collections go to blocks of their own: a
+	// loader keeps a block of strings as their memory, and a block of
+	// collections (which it copies out) is garbage once loaded.
+	streams [2]stream
+	comp    []byte
+	hdr     [blockHeader]byte
+	done    bool
+}
+
+type blockCut struct{ end, entries int }
+
+// stream is the entries of one kind a shard holds, cut into blocks.
+type stream struct {
 	buf    []byte
 	cuts   []blockCut
 	cutAt  int // start of the block being filled
 	nInCut int
-	comp   []byte
-	hdr    [blockHeader]byte
-	done   bool
 }
 
-type blockCut struct{ end, entries int }
+func (st *stream) reset() {
+	st.buf, st.cuts = st.buf[:0], st.cuts[:0]
+	st.cutAt, st.nInCut = 0, 0
+}
 
 // Create starts a snapshot under a temporary name in opts.Dir.
 func Create(opts WriterOptions) (*Writer, error) {
@@ -89,9 +102,8 @@ func (w *Writer) BeginShard(shard int) {
 		panic(fmt.Sprintf("snapshot: BeginShard(%d) while in shard %d of %d", shard, w.shard, w.opts.Shards))
 	}
 	w.shard = shard
-	w.buf = w.buf[:0]
-	w.cuts = w.cuts[:0]
-	w.cutAt, w.nInCut = 0, 0
+	w.streams[0].reset()
+	w.streams[1].reset()
 }
 
 // AddString adds a string entry. It copies what it keeps.
@@ -106,24 +118,28 @@ func (w *Writer) Add(db int, t Type, key []byte, expireAt int64, value []byte) {
 		// BeginShard would drop it silently.
 		panic("snapshot: Add outside a shard")
 	}
-	start := len(w.buf)
-	w.buf = appendEntry(w.buf, db, t, key, expireAt, value)
+	sm := &w.streams[0]
+	if t != TypeString {
+		sm = &w.streams[1]
+	}
+	start := len(sm.buf)
+	sm.buf = appendEntry(sm.buf, db, t, key, expireAt, value)
 	st := w.stats[[2]int{db, int(t)}]
 	if st == nil {
 		st = &Stat{DB: db, Type: t}
 		w.stats[[2]int{db, int(t)}] = st
 	}
 	st.Keys++
-	st.Bytes += int64(len(w.buf) - start)
-	w.nInCut++
-	if len(w.buf)-w.cutAt >= w.opts.BlockSize {
-		w.cuts = append(w.cuts, blockCut{end: len(w.buf), entries: w.nInCut})
-		w.cutAt, w.nInCut = len(w.buf), 0
+	st.Bytes += int64(len(sm.buf) - start)
+	sm.nInCut++
+	if len(sm.buf)-sm.cutAt >= w.opts.BlockSize {
+		sm.cuts = append(sm.cuts, blockCut{end: len(sm.buf), entries: sm.nInCut})
+		sm.cutAt, sm.nInCut = len(sm.buf), 0
 	}
 }
 
 // Buffered is the number of bytes the current shard holds in memory.
-func (w *Writer) Buffered() int { return len(w.buf) }
+func (w *Writer) Buffered() int { return len(w.streams[0].buf) + len(w.streams[1].buf) }
 
 // EndShard stamps the shard with the LSN its entries reflect, and
 // compresses and writes them.
@@ -131,21 +147,24 @@ func (w *Writer) EndShard(stamp uint64) error {
 	if w.shard < 0 {
 		panic("snapshot: EndShard outside a shard")
 	}
-	if w.nInCut > 0 {
-		w.cuts = append(w.cuts, blockCut{end: len(w.buf), entries: w.nInCut})
-	}
 	w.index.Stamps[w.shard] = stamp
-	start := 0
-	for _, c := range w.cuts {
-		if err := w.writeBlock(w.buf[start:c.end], c.entries); err != nil {
-			return err
+	for i := range w.streams {
+		sm := &w.streams[i]
+		if sm.nInCut > 0 {
+			sm.cuts = append(sm.cuts, blockCut{end: len(sm.buf), entries: sm.nInCut})
 		}
-		start = c.end
+		start := 0
+		for _, c := range sm.cuts {
+			if err := w.writeBlock(sm.buf[start:c.end], c.entries); err != nil {
+				return err
+			}
+			start = c.end
+		}
+		if cap(sm.buf) > 64<<20 {
+			sm.buf = nil // one huge shard should not pin its memory
+		}
 	}
 	w.shard = -1
-	if cap(w.buf) > 64<<20 {
-		w.buf = nil // one huge shard should not pin its memory
-	}
 	return nil
 }
 
