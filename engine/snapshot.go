@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"runtime"
+	"runtime/debug"
 	"slices"
 	"sort"
 	"strconv"
@@ -635,6 +636,11 @@ func (e *Engine) loadSnapshotFile(path string) (*snapshot.Index, error) {
 			return nil, errors.Errorf("snapshot %s has keys in db %d, but only %d databases are configured", path, st.DB, e.dbs)
 		}
 	}
+	// No collection while loading: the heap only grows (what loading
+	// leaves behind, collection blocks, is given back once it is done), and
+	// each cycle would mark everything loaded so far again. A memory limit
+	// (GOMEMLIMIT, from maxmemory) still makes the runtime collect.
+	defer debug.SetGCPercent(debug.SetGCPercent(-1))
 	e.loadMu.Lock()
 	e.loadProgress.SnapshotTotal, e.loadProgress.SnapshotSize = ix.Keys(), r.Size
 	e.loadMu.Unlock()
