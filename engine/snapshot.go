@@ -189,7 +189,7 @@ func (e *Engine) ScheduleSave() {
 }
 
 // SaveWaiting is Save, but waits for a running snapshot to finish first
-// instead of failing (the snapshot at shutdown).
+// instead of failing (SAVE, and the snapshot at shutdown).
 func (e *Engine) SaveWaiting() error {
 	if e.opts.Snapshots == nil {
 		return errors.New("engine: snapshots are not configured")

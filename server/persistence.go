@@ -83,16 +83,17 @@ func ParseSaveRules(s string) ([]engine.SaveRule, error) {
 }
 
 // cmdSave takes a snapshot and answers when it is durable. Unlike Redis's
-// SAVE it blocks only its own client: the others keep being served.
+// SAVE it blocks only its own client: the others keep being served. And
+// where Redis refuses SAVE during a background save, Cairn waits for it and
+// then takes its own: the background save may have been started by a rule
+// a moment ago, and the client asked for everything written before SAVE.
 func cmdSave(c *client, args [][]byte) {
 	if !c.s.eng.Snapshotting() {
 		c.writeError("ERR snapshots are not configured")
 		return
 	}
-	err := c.s.eng.Save()
+	err := c.s.eng.SaveWaiting()
 	switch {
-	case errors.Is(err, engine.ErrSaveInProgress):
-		c.writeError("ERR Background save already in progress")
 	case err != nil:
 		c.s.log.Error("SAVE failed", "err", err)
 		c.writeError("ERR")
