@@ -11,6 +11,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"unsafe"
 )
 
 // The hash type.
@@ -532,4 +533,13 @@ func (tx *Tx) HIncrByFloat(db int, key, field, incr []byte) ([]byte, error) {
 	out := []byte(formatLongDouble(sum))
 	_, err = tx.HSet(db, key, [][]byte{field, out})
 	return out, err
+}
+
+// memUsage is the bytes the hash holds (for maxmemory's accounting).
+func (h *hashValue) memUsage() int {
+	n := int(allocSize(int64(unsafe.Sizeof(*h))))
+	if h.t != nil {
+		return n + h.t.memBytes()
+	}
+	return n + int(allocSize(int64(cap(h.lp))))
 }

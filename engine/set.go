@@ -8,6 +8,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"unsafe"
 )
 
 // The set type.
@@ -616,4 +617,13 @@ func (tx *Tx) SetCombineStore(db int, op SetOp, dst []byte, keys [][]byte) (int,
 // kin) read a set given as input, each member scoring 1.
 func (s *setValue) eachMember(fn func(m []byte) bool) {
 	s.each(func(m []byte) bool { return fn(bytes.Clone(m)) })
+}
+
+// memUsage is the bytes the set holds (for maxmemory's accounting).
+func (s *setValue) memUsage() int {
+	n := int(allocSize(int64(unsafe.Sizeof(*s))))
+	if s.t != nil {
+		return n + s.t.memBytes()
+	}
+	return n + int(allocSize(int64(8*cap(s.ints))))
 }

@@ -315,16 +315,6 @@ func (t *strTable) maybeCompact() {
 	}
 }
 
-// next returns the index of the first occupied slot at or after i, or -1.
-func (t *strTable) next(i int) int {
-	for ; i < len(t.slots); i++ {
-		if t.slots[i].h != 0 {
-			return i
-		}
-	}
-	return -1
-}
-
 // each calls fn for every entry in slot order until fn returns false.
 func (t *strTable) each(fn func(key, val []byte) bool) {
 	for _, s := range t.slots {

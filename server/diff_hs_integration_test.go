@@ -197,14 +197,6 @@ func diffParseArray(raw []byte) (resptest.Reply, bool) {
 	return rep, true
 }
 
-func diffArrayOf(strs []string) []byte {
-	out := resptest.Reply{Kind: resptest.Array, Elems: make([]resptest.Reply, len(strs))}
-	for i, s := range strs {
-		out.Elems[i] = resptest.Reply{Kind: resptest.Bulk, Str: []byte(s)}
-	}
-	return out.Encode()
-}
-
 // diffEncoding asks s for key's OBJECT ENCODING ("" if none).
 func diffEncoding(s *diffSide, key string) string {
 	rep, err := resptest.Parse(s.do([]string{"OBJECT", "ENCODING", key}))

@@ -1,3 +1,5 @@
+//lint:file-ignore ST1005 the errors are redis-server's own words, which users search for
+
 package server
 
 import (
@@ -54,7 +56,6 @@ func (l OutputBufferLimits) String() string {
 
 // set applies "<class> <hard> <soft> <seconds> ..." over l: all or nothing.
 func (l *OutputBufferLimits) set(args []string) error {
-	//lint:ignore ST1005 redis-server's own words
 	if len(args)%4 != 0 {
 		return errors.New("Wrong number of arguments in buffer limit configuration.")
 	}

@@ -109,6 +109,7 @@ const (
 const msgScriptKilled = "Script killed by user with SCRIPT KILL..."
 
 var (
+	//lint:ignore ST1005 redis-server's own words
 	errScriptKilled = errors.New(msgScriptKilled)
 	errScriptRerun  = errors.New("script touched an undeclared key: running it again over every shard")
 )
