@@ -539,19 +539,22 @@ func (vm *luaVM) call(L *lua.LState, raise bool) int {
 			r.wrote.Store(true)
 		}
 		cmd.tx(sc, r.tx, args)
-	case txHandlers[cmd.name] != nil:
+	case noEngineCommands[cmd.name]:
+		cmd.run(sc, args)
+	case cmd.run != nil:
+		// A run handler reaches the engine through the client's helpers
+		// (c.update, c.engKeys, …), which use the transaction in execTx as
+		// inside EXEC: here the script's, made to hold every shard.
 		if !r.lock(nil) {
 			return r.fail(L, raise, msgScriptLockBusy)
 		}
 		if write {
 			r.wrote.Store(true)
 		}
-		txHandlers[cmd.name](sc, r.tx, args)
-	case noEngineCommands[cmd.name]:
+		sc.txs.execTx = r.tx
 		cmd.run(sc, args)
+		sc.txs.execTx = nil
 	default:
-		// A command that takes engine locks of its own would wait for the
-		// script's.
 		return r.fail(L, raise, "ERR This Redis command is not allowed from script")
 	}
 	r.s.stats.commandsProcessed.Add(1)
