@@ -201,7 +201,6 @@ func (e *Engine) SaveWaiting() error {
 
 // save takes a snapshot; the caller holds snap.running.
 func (e *Engine) save() error {
-	so := e.opts.Snapshots
 	start := time.Now()
 	e.snap.mu.Lock()
 	e.snap.status.InProgress, e.snap.status.Started = true, start
@@ -234,7 +233,6 @@ func (e *Engine) save() error {
 	}
 	e.log.Info("snapshot saved", "file", path, "keys", ix.Keys(), "bytes", size,
 		"min_lsn", ix.MinStamp(), "max_lsn", ix.MaxStamp(), "elapsed", time.Since(start).Round(time.Millisecond))
-	_ = so
 	return nil
 }
 
