@@ -705,9 +705,11 @@ func (e *Engine) loadBlock(r *snapshot.Reader, i int) (int, error) {
 		return 0, err
 	}
 	bl := r.Index.Blocks[i]
-	// One allocation for the string entries of the block; their keys and
-	// values stay where the block decoded them.
-	ents := make([]entry, bl.Entries)
+	// One allocation for the string entries of the block (made at the
+	// first one: a block of collections has none, and under maxmemory
+	// each string gets its own); their keys and values stay where the
+	// block decoded them.
+	var ents []entry
 	it := snapshot.NewEntries(raw)
 	var se snapshot.Entry
 	n := 0
@@ -717,7 +719,7 @@ func (e *Engine) loadBlock(r *snapshot.Reader, i int) (int, error) {
 	var charged int64
 	defer func() { e.mem.Add(charged) }()
 	for it.Next(&se) {
-		if n == len(ents) {
+		if n == bl.Entries {
 			return 0, &snapshot.CorruptError{File: r.Path, Offset: bl.Offset,
 				Reason: fmt.Sprintf("block %d has more entries than the index's %d", i, bl.Entries)}
 		}
@@ -730,6 +732,9 @@ func (e *Engine) loadBlock(r *snapshot.Reader, i int) (int, error) {
 			// not keep a whole block alive.
 			ent = newStringEntry(se.Key, se.Value, se.ExpireAt)
 		} else if se.Type == snapshot.TypeString {
+			if ents == nil {
+				ents = make([]entry, bl.Entries)
+			}
 			ent = &ents[n]
 			*ent = entry{expireAt: se.ExpireAt, typ: KindString, klen: uint32(len(se.Key)),
 				vlen: uint32(len(se.Value)), vcap: uint32(len(se.Value))}

@@ -384,3 +384,17 @@ func (p *respReader) inject(b []byte) {
 func parseLongDoubleArg(b []byte) (float64, bool) {
 	return engine.ParseLongDouble(b)
 }
+
+// blockPop blocks on keys until pop answers from one of them, as BLPOP,
+// BLMPOP, BZPOPMIN and BZMPOP do: at once from the first key that is
+// ready, else for the first key a write makes ready. pop writes the reply
+// to the client it is given and reports whether it popped.
+func (c *client) blockPop(keys [][]byte, timeout time.Duration, pop func(c *client, tx *engine.Tx, key []byte) (bool, error)) {
+	c.blockOn(keys, keys, timeout, false,
+		func(tx *engine.Tx) bool {
+			return popFirst(c, tx, keys, func(k []byte) (bool, error) { return pop(c, tx, k) })
+		},
+		func(key []byte, out *client) bool {
+			return out.serveOnce([][]byte{key}, func(tx *engine.Tx) (bool, error) { return pop(out, tx, key) })
+		})
+}

@@ -468,13 +468,7 @@ func blockingPop(c *client, args [][]byte, head bool) {
 		c.writeBulk(v)
 		return true, nil
 	}
-	c.blockOn(keys, keys, timeout, false,
-		func(tx *engine.Tx) bool {
-			return popFirst(c, tx, keys, func(k []byte) (bool, error) { return popOne(c, tx, k) })
-		},
-		func(key []byte, out *client) bool {
-			return out.serveOnce([][]byte{key}, func(tx *engine.Tx) (bool, error) { return popOne(out, tx, key) })
-		})
+	c.blockPop(keys, timeout, popOne)
 }
 
 // serveOnce runs a served waiter's pop in a transaction of its own and
@@ -572,11 +566,7 @@ func cmdBLMPop(c *client, args [][]byte) {
 		return
 	}
 	keys = cloneArgs(keys)
-	c.blockOn(keys, keys, timeout, false,
-		func(tx *engine.Tx) bool {
-			return popFirst(c, tx, keys, func(k []byte) (bool, error) { return listMPopKey(c, tx, k, head, count) })
-		},
-		func(key []byte, out *client) bool {
-			return out.serveOnce([][]byte{key}, func(tx *engine.Tx) (bool, error) { return listMPopKey(out, tx, key, head, count) })
-		})
+	c.blockPop(keys, timeout, func(c *client, tx *engine.Tx, k []byte) (bool, error) {
+		return listMPopKey(c, tx, k, head, count)
+	})
 }

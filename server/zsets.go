@@ -581,13 +581,9 @@ func cmdBZMPop(c *client, args [][]byte) {
 		return
 	}
 	keys = cloneArgs(keys)
-	c.blockOn(keys, keys, timeout, false,
-		func(tx *engine.Tx) bool {
-			return popFirst(c, tx, keys, func(k []byte) (bool, error) { return zmpopKey(c, tx, k, min, count) })
-		},
-		func(key []byte, out *client) bool {
-			return out.serveOnce([][]byte{key}, func(tx *engine.Tx) (bool, error) { return zmpopKey(out, tx, key, min, count) })
-		})
+	c.blockPop(keys, timeout, func(c *client, tx *engine.Tx, k []byte) (bool, error) {
+		return zmpopKey(c, tx, k, min, count)
+	})
 }
 
 // bzpop is BZPOPMIN/BZPOPMAX.
@@ -612,13 +608,7 @@ func bzpop(c *client, args [][]byte, max bool) {
 		c.writeScore(items[0].Score)
 		return true, nil
 	}
-	c.blockOn(keys, keys, timeout, false,
-		func(tx *engine.Tx) bool {
-			return popFirst(c, tx, keys, func(k []byte) (bool, error) { return popOne(c, tx, k) })
-		},
-		func(key []byte, out *client) bool {
-			return out.serveOnce([][]byte{key}, func(tx *engine.Tx) (bool, error) { return popOne(out, tx, key) })
-		})
+	c.blockPop(keys, timeout, popOne)
 }
 
 func cmdBZPopMin(c *client, args [][]byte) { bzpop(c, args, false) }
