@@ -50,6 +50,10 @@ type strTable struct {
 	cur int
 	// hasVal: entries carry a value (hashes), or only a key (sets).
 	hasVal bool
+	// chunkBytes is the sum over chunks of cap+24 (the slice header), kept
+	// as chunks change so that memBytes, run on every write of the
+	// collection for maxmemory's accounting, is O(1).
+	chunkBytes int
 }
 
 // tslot is one slot: the entry's 32-bit hash (forced nonzero) and where it
@@ -151,6 +155,7 @@ func (t *strTable) write(key, val []byte) (chunk, off uint32) {
 		c := make([]byte, 0, size)
 		c = appendEntry(c, key, val, t.hasVal)
 		t.chunks = append(t.chunks, c)
+		t.chunkBytes += cap(c) + 24
 		return uint32(len(t.chunks) - 1), 0
 	}
 	t.live += size
@@ -162,6 +167,7 @@ func (t *strTable) write(key, val []byte) (chunk, off uint32) {
 			want = max(64, 2*size)
 		}
 		t.chunks = append(t.chunks, make([]byte, 0, want))
+		t.chunkBytes += want + 24
 		t.cur = len(t.chunks)
 	}
 	c := t.chunks[t.cur-1]
@@ -170,6 +176,7 @@ func (t *strTable) write(key, val []byte) (chunk, off uint32) {
 		// that still points into it.
 		nc := make([]byte, len(c), min(chunkMax, max(2*cap(c), len(c)+size)))
 		copy(nc, c)
+		t.chunkBytes += cap(nc) - cap(c)
 		c = nc
 	}
 	off = uint32(len(c))
@@ -191,6 +198,7 @@ func appendEntry(c, key, val []byte, hasVal bool) []byte {
 func (t *strTable) release(s tslot) {
 	_, _, size := t.entryAt(s)
 	if size > bigEntry {
+		t.chunkBytes -= cap(t.chunks[s.chunk])
 		t.chunks[s.chunk] = nil // its own chunk
 		return
 	}
@@ -298,6 +306,7 @@ func (t *strTable) maybeCompact() {
 	}
 	old := t.chunks
 	t.chunks = nil
+	t.chunkBytes = 0
 	t.cur = 0
 	t.live, t.dead = 0, 0
 	for i := range t.slots {
@@ -308,6 +317,7 @@ func (t *strTable) maybeCompact() {
 		k, v, size := decodeEntry(old[s.chunk][s.off:], t.hasVal)
 		if size > bigEntry {
 			t.chunks = append(t.chunks, old[s.chunk])
+			t.chunkBytes += cap(old[s.chunk]) + 24
 			t.slots[i].chunk = uint32(len(t.chunks) - 1)
 			continue
 		}
@@ -380,9 +390,5 @@ func (t *strTable) clone() *strTable {
 
 // memBytes estimates the table's memory.
 func (t *strTable) memBytes() int {
-	n := len(t.slots) * 12
-	for _, c := range t.chunks {
-		n += cap(c) + 24
-	}
-	return n
+	return len(t.slots)*12 + t.chunkBytes
 }
