@@ -541,10 +541,23 @@ func rcPowerLossRound(t *testing.T, st *rcStats, seed uint64, round int, mode wa
 					failed.Store(fmt.Sprintf("write: unexpected error %v", err))
 					return
 				}
-				if !wrote || (mode != wal.SyncAlways && wrng.IntN(40) != 0) {
+				if !wrote {
 					continue
 				}
 				lsn := e.LastLSN()
+				if mode != wal.SyncAlways && wrng.IntN(40) != 0 {
+					// As the server does before each reply: wait for the
+					// log's write (which the waiting writer leads), not
+					// its fsync.
+					ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+					err = e.WaitWritten(ctx, lsn)
+					cancel()
+					if err != nil {
+						failed.Store(fmt.Sprintf("WaitWritten(%d) on a healthy disk: %v", lsn, err))
+						return
+					}
+					continue
+				}
 				ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 				err = e.WaitSynced(ctx, lsn)
 				cancel()

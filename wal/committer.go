@@ -41,9 +41,10 @@ type committer struct {
 
 // run is the committer goroutine: it takes the whole pending batch,
 // writes it as one frame, fsyncs as the policy says, rotates segments, and
-// wakes WaitSynced callers; while the disk fails it retries. Under always a
-// writer waiting in WaitSynced usually does that work itself (see lead);
-// the goroutine then only sweeps up records nobody waits for.
+// wakes WaitSynced callers; while the disk fails it retries. A writer
+// waiting in WaitWritten or WaitSynced usually does that work itself (see
+// lead); the goroutine then only sweeps up records nobody waits for and,
+// under everysec, fsyncs each second.
 func (l *Log) run() {
 	defer close(l.done)
 	timer := time.NewTimer(time.Hour)
@@ -73,9 +74,10 @@ func (l *Log) run() {
 	}
 }
 
-// lead is a writer waiting under always committing the pending batch
-// itself, as Redis writes and fsyncs in its own thread before replying:
-// that saves two goroutine wake-ups per commit. It reports whether it
+// lead is a waiting writer committing the pending batch itself (and
+// fsyncing it under always), as Redis writes its log in its own thread
+// before replying: that saves two goroutine wake-ups per commit, which
+// matter most when the server runs on one P. It reports whether it
 // could (another commit in progress, a failure, or closing: it cannot, and
 // the caller waits instead).
 func (l *Log) lead() bool {
@@ -136,7 +138,7 @@ func (l *Log) step(leader bool) (time.Duration, bool) {
 	}
 	if c.encodedLSN > c.syncedLSN {
 		if policy == SyncAlways || want > c.syncedLSN || closing || len(c.unsynced) > maxUnsynced ||
-			(policy == SyncEverySec && time.Since(c.lastSync) >= time.Second) {
+			(!leader && policy == SyncEverySec && time.Since(c.lastSync) >= time.Second) {
 			l.sync()
 		}
 	}
@@ -154,22 +156,18 @@ func (l *Log) step(leader bool) (time.Duration, bool) {
 		}
 		return 0, false
 	}
-	d := time.Duration(-1)
+	// Appends do not kick the goroutine (a waiting writer leads the
+	// commit); records nobody waits for (expiries) are swept up within a
+	// few milliseconds, and under everysec the fsync comes each second.
+	d := 50 * time.Millisecond
 	if c.encodedLSN > c.syncedLSN && policy == SyncEverySec {
-		d = max(0, time.Until(c.lastSync.Add(time.Second)))
+		d = min(d, max(0, time.Until(c.lastSync.Add(time.Second))))
 	}
-	if policy == SyncAlways {
-		// Appends under always do not kick the goroutine (a waiting
-		// writer leads the commit); records nobody waits for (expiries)
-		// are swept up within a few milliseconds.
-		l.mu.Lock()
-		pending := len(l.pend) > 0
-		l.mu.Unlock()
-		if pending {
-			d = 2 * time.Millisecond
-		} else if d < 0 {
-			d = 50 * time.Millisecond
-		}
+	l.mu.Lock()
+	pending := len(l.pend) > 0
+	l.mu.Unlock()
+	if pending {
+		d = min(d, 2*time.Millisecond)
 	}
 	return d, false
 }
@@ -355,6 +353,9 @@ func (l *Log) fail(err error) {
 	l.changed = make(chan struct{})
 	l.space.Broadcast()
 	l.mu.Unlock()
+	// A writer leading the commit does not heal: the goroutine does, and
+	// must not sleep through the failure.
+	l.wake()
 	if first || now.Sub(c.lastErrLog) >= errorLogInterval {
 		c.lastErrLog = now
 		l.logger.Error("wal: write-ahead log failing; unsynced records are kept in memory and retried",

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -547,12 +548,10 @@ func (l *Log) Append(rec []byte) uint64 {
 	wasEmpty := len(l.pend) == 0
 	l.pend = binary.AppendUvarint(l.pend, uint64(len(rec)))
 	l.pend = append(l.pend, rec...)
-	// Under always the writer that waits leads the commit itself.
-	kick := wasEmpty && l.policy != SyncAlways
+	// The writer that waits leads the commit itself (see lead); the
+	// committer goroutine sweeps up what nobody waits for.
+	_ = wasEmpty
 	l.mu.Unlock()
-	if kick {
-		l.wake()
-	}
 	return lsn
 }
 
@@ -563,6 +562,10 @@ func (l *Log) wake() {
 	default:
 	}
 }
+
+// maxYields bounds how often a waiting writer lets others append before it
+// leads the commit.
+const maxYields = 8
 
 // WaitSynced blocks until every record with LSN <= lsn is fsynced
 // (forcing an fsync soon whatever the policy), or ctx is done (ctx.Err()),
@@ -584,10 +587,12 @@ func (l *Log) WaitWritten(ctx context.Context, lsn uint64) error {
 // wait is WaitSynced (synced) or WaitWritten. Only a wait for the fsync
 // asks the committer for one, or leads the commit under always.
 func (l *Log) wait(ctx context.Context, lsn uint64, synced bool) error {
+	yields := 0
 	l.mu.Lock()
 	if lsn >= l.nextLSN {
 		lsn = l.nextLSN - min(l.nextLSN, 1)
 	}
+	seen := l.nextLSN
 	for {
 		reached := l.syncedLSN
 		if !synced {
@@ -611,8 +616,22 @@ func (l *Log) wait(ctx context.Context, lsn uint64, synced bool) error {
 			l.wantSync, kick = lsn, true
 		}
 		ch := l.changed
-		lead := synced && l.policy == SyncAlways && l.state == stateRunning
+		lead := l.state == stateRunning
 		l.mu.Unlock()
+		if lead && yields < maxYields {
+			// Let the other runnable writers append first, so that one
+			// write (and fsync) covers them all, as Redis's event loop
+			// writes its log once for all the clients it served: yield
+			// while others keep appending.
+			runtime.Gosched()
+			yields++
+			l.mu.Lock()
+			if l.nextLSN == seen {
+				yields = maxYields
+			}
+			seen = l.nextLSN
+			continue
+		}
 		if lead && l.lead() {
 			l.mu.Lock()
 			continue
