@@ -43,6 +43,11 @@ type Config struct {
 	BusyReplyThreshold int
 	// OutputBufferLimits is client-output-buffer-limit (outlimits.go).
 	OutputBufferLimits OutputBufferLimits
+	// ServerThreads (server-threads, Cairn's own) is how many threads run
+	// Go code once the data is loaded (GOMAXPROCS); 0, "auto", the
+	// default: as many as the load needs, from one up to the cores
+	// (tools/cairn-server's tuner).
+	ServerThreads int
 }
 
 // DefaultConfig returns the defaults, as redis-server has them (but for the
@@ -127,6 +132,20 @@ var directives = []directive{
 	{name: "appendfsync", help: "always, everysec or no", mutable: true,
 		get: func(c *Config) string { return c.AppendFsync },
 		set: func(c *Config, a []string) error { return setEnum(&c.AppendFsync, a[0], "always", "everysec", "no") }},
+	{name: "server-threads", help: "threads running Go code once loaded: auto (as the load needs) or a number",
+		get: func(c *Config) string {
+			if c.ServerThreads == 0 {
+				return "auto"
+			}
+			return strconv.Itoa(c.ServerThreads)
+		},
+		set: func(c *Config, a []string) error {
+			if strings.EqualFold(a[0], "auto") {
+				c.ServerThreads = 0
+				return nil
+			}
+			return setInt(&c.ServerThreads, a[0], 1, 1024)
+		}},
 	{name: "hz", help: "background task frequency", mutable: true,
 		get: func(c *Config) string { return strconv.Itoa(c.Hz) },
 		set: func(c *Config, a []string) error { return setInt(&c.Hz, a[0], 1, 500) }},

@@ -126,6 +126,10 @@ func New(opts Options) *Server {
 // Engine returns the engine the server serves.
 func (s *Server) Engine() *engine.Engine { return s.eng }
 
+// CommandsProcessed is the number of commands run so far (INFO stats'
+// total_commands_processed).
+func (s *Server) CommandsProcessed() int64 { return s.stats.commandsProcessed.Load() }
+
 // ListenAndServe listens on every configured bind address at the configured
 // port and serves until Close. It returns once all listeners are open,
 // serving in the background; the error is from opening them.

@@ -21,6 +21,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"runtime"
 	"runtime/pprof"
 	"strings"
 	"syscall"
@@ -134,6 +135,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	// The log is replayed while the server already answers (-LOADING to
 	// all but INFO, PING and the like), as Redis does.
 	loadErr := make(chan error, 1)
+	stopTuner := make(chan struct{})
 	go func() {
 		info, err := eng.Load()
 		if err != nil {
@@ -143,6 +145,14 @@ func run(args []string, stdout, stderr io.Writer) int {
 		p := eng.Progress()
 		logger.Info("data loaded", "snapshot_keys", p.SnapshotKeys, "records", p.Records, "segments", info.Segments,
 			"last_lsn", eng.LastLSN(), "elapsed", p.Duration.Round(time.Millisecond))
+		// Loading decodes on every core; serving then takes what it needs.
+		switch {
+		case os.Getenv("GOMAXPROCS") != "":
+		case cfg.ServerThreads > 0:
+			runtime.GOMAXPROCS(cfg.ServerThreads)
+		default:
+			go tuneProcs(stopTuner, runtime.GOMAXPROCS(0), srv.CommandsProcessed, logger)
+		}
 	}()
 
 	var reason string
@@ -156,6 +166,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	logger.Info("shutting down", "reason", reason)
+	close(stopTuner)
 	if err := srv.Close(); err != nil {
 		logger.Error("error while closing the server", "err", err)
 		return 1

@@ -1,0 +1,127 @@
+package main
+
+import (
+	"log/slog"
+	"runtime"
+	"syscall"
+	"time"
+)
+
+// The thread tuner sets GOMAXPROCS to what the load needs, from one up to
+// the cores Go found at start.
+//
+// Why: with a P per core, every batch of sockets the network poller finds
+// ready wakes an idle P's thread (a futex wake, an inter-processor
+// interrupt), and on a machine whose cores are shared with the clients
+// (the benchmarks here, a cache beside its application) that thread takes
+// a core from a client. A server that one core can carry answers 50
+// one-request-at-a-time clients about a third faster on one P than on two
+// (measured with redis-benchmark on two cores). When one P is saturated,
+// by a pipelined load or a background snapshot, more Ps help, and the
+// tuner adds one, keeps it only if the command rate rose, and drops it
+// again once the load fits in fewer.
+//
+// It is a process-wide setting, so only the binary runs it; tests and
+// embedders keep Go's default. GOMAXPROCS in the environment or
+// --server-threads N fixes the number instead.
+
+// tunerWindow is how often the tuner samples CPU time and the command rate.
+const tunerWindow = 100 * time.Millisecond
+
+// procTuner decides the number of Ps from one window's measurements.
+type procTuner struct {
+	max int // at most this many Ps
+	cur int // Ps now
+
+	// probing: cur was just raised; the rate before is baseRate, and
+	// settle windows are skipped before the new rate is judged.
+	probing  bool
+	baseRate float64
+	settle   int
+	// backoff is how long to wait after a probe that did not pay before
+	// the next; holdUntil keeps a probe that paid from being undone at once.
+	backoff    time.Duration
+	retryAfter time.Time
+	holdUntil  time.Time
+}
+
+const (
+	// saturated: the Ps are busy at least this fraction of the window.
+	saturated = 0.95
+	// spare: Ps-1 would be busy at most this fraction: one fewer suffices.
+	spare = 0.8
+	// gain: a probe pays if the command rate rose by this factor.
+	gain       = 1.05
+	minBackoff = time.Second
+	maxBackoff = 30 * time.Second
+	holdFor    = 2 * time.Second
+)
+
+func newProcTuner(maxProcs int) *procTuner {
+	return &procTuner{max: maxProcs, cur: 1, backoff: minBackoff}
+}
+
+// step takes one window: busy is the CPU the process used in cores (CPU
+// seconds per second), rate the commands per second. It returns the number
+// of Ps for the next window.
+func (t *procTuner) step(now time.Time, busy, rate float64) int {
+	switch {
+	case t.probing && t.settle > 0:
+		t.settle--
+	case t.probing:
+		t.probing = false
+		if rate >= t.baseRate*gain {
+			t.backoff = minBackoff
+			t.holdUntil = now.Add(holdFor)
+		} else {
+			t.cur--
+			t.retryAfter = now.Add(t.backoff)
+			t.backoff = min(2*t.backoff, maxBackoff)
+		}
+	case t.cur < t.max && busy >= saturated*float64(t.cur) && !now.Before(t.retryAfter):
+		t.probing, t.baseRate, t.settle = true, rate, 1
+		t.cur++
+	case t.cur > 1 && busy <= spare*float64(t.cur-1) && !now.Before(t.holdUntil):
+		t.cur--
+	}
+	return t.cur
+}
+
+// tuneProcs runs the tuner until stop is closed. rate returns the commands
+// processed so far.
+func tuneProcs(stop <-chan struct{}, maxProcs int, commands func() int64, log *slog.Logger) {
+	t := newProcTuner(maxProcs)
+	runtime.GOMAXPROCS(t.cur)
+	tick := time.NewTicker(tunerWindow)
+	defer tick.Stop()
+	lastCPU, lastCmds, last := cpuTime(), commands(), time.Now()
+	for {
+		select {
+		case <-stop:
+			runtime.GOMAXPROCS(maxProcs)
+			return
+		case now := <-tick.C:
+			cpu, cmds := cpuTime(), commands()
+			dt := now.Sub(last).Seconds()
+			if dt <= 0 {
+				continue
+			}
+			busy, rate := (cpu-lastCPU).Seconds()/dt, float64(cmds-lastCmds)/dt
+			p := t.step(now, busy, rate)
+			if old := runtime.GOMAXPROCS(0); p != old {
+				runtime.GOMAXPROCS(p)
+				log.Debug("server threads", "from", old, "to", p, "busy", busy, "rate", int64(rate))
+			}
+			lastCPU, lastCmds, last = cpu, cmds, now
+		}
+	}
+}
+
+// cpuTime is the CPU time, user and system, the process has used.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}

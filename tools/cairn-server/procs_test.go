@@ -1,0 +1,99 @@
+package main
+
+import (
+	"testing"
+	"time"
+)
+
+// TestProcTuner runs the tuner through windows of (busy, rate) and checks
+// the Ps it chooses after each.
+func TestProcTuner(t *testing.T) {
+	type window struct {
+		busy, rate float64
+		want       int
+	}
+	cases := []struct {
+		name    string
+		max     int
+		windows []window
+	}{
+		{"one P carries the load: stays", 2, []window{
+			{0.85, 100e3, 1}, {0.86, 100e3, 1}, {0.5, 50e3, 1},
+		}},
+		{"saturated, a second P pays: kept", 2, []window{
+			{0.97, 500e3, 2}, // probe
+			{1.2, 520e3, 2},  // settling, not judged
+			{1.4, 800e3, 2},  // judged: kept
+			{1.4, 800e3, 2},
+		}},
+		{"saturated, a second P does not pay: dropped, retried after a backoff", 2, []window{
+			{0.97, 500e3, 2},
+			{1.1, 400e3, 2},
+			{1.1, 450e3, 1},  // judged: dropped
+			{0.97, 500e3, 1}, // within the backoff: no probe
+			{0.97, 500e3, 1},
+		}},
+		{"one fewer suffices: dropped once the hold is over", 2, []window{
+			{0.97, 500e3, 2}, {1.2, 520e3, 2}, {1.4, 800e3, 2},
+			{0.5, 100e3, 2}, // held
+		}},
+		{"never above the cores", 1, []window{
+			{1.0, 500e3, 1}, {1.0, 500e3, 1},
+		}},
+		{"up to four, one at a time", 4, []window{
+			{0.95, 100e3, 2}, {1.5, 150e3, 2}, {1.9, 200e3, 2}, // probe, settle, kept
+			{1.9, 200e3, 3}, {2.5, 250e3, 3}, {2.9, 300e3, 3}, // again
+			{2.9, 300e3, 4},
+		}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			tu := newProcTuner(tc.max)
+			now := time.Unix(0, 0)
+			for i, w := range tc.windows {
+				now = now.Add(tunerWindow)
+				if got := tu.step(now, w.busy, w.rate); got != w.want {
+					t.Fatalf("window %d (busy %.2f, rate %.0f): %d Ps, want %d", i, w.busy, w.rate, got, w.want)
+				}
+			}
+		})
+	}
+}
+
+// TestProcTunerDropsAfterHold: a kept probe is undone once the load fits
+// in fewer Ps and the hold has passed; a failed probe's backoff grows.
+func TestProcTunerDropsAfterHold(t *testing.T) {
+	tu := newProcTuner(2)
+	now := time.Unix(0, 0)
+	step := func(busy, rate float64) int {
+		now = now.Add(tunerWindow)
+		return tu.step(now, busy, rate)
+	}
+	step(0.97, 500e3)
+	step(1.2, 520e3)
+	if got := step(1.4, 800e3); got != 2 {
+		t.Fatalf("probe not kept: %d Ps", got)
+	}
+	now = now.Add(holdFor)
+	if got := step(0.5, 100e3); got != 1 {
+		t.Fatalf("after the hold, a light load still has %d Ps", got)
+	}
+
+	// Two failed probes: the second backoff is twice the first.
+	tu = newProcTuner(2)
+	step(0.97, 500e3)
+	step(1.0, 400e3)
+	step(1.0, 400e3) // dropped; retry after minBackoff
+	if tu.backoff != 2*minBackoff {
+		t.Fatalf("backoff after one failed probe: %v, want %v", tu.backoff, 2*minBackoff)
+	}
+	now = now.Add(minBackoff)
+	if got := step(0.97, 500e3); got != 2 {
+		t.Fatalf("no new probe after the backoff: %d Ps", got)
+	}
+	step(1.0, 400e3)
+	step(1.0, 400e3)
+	if tu.backoff != 4*minBackoff {
+		t.Fatalf("backoff after two failed probes: %v, want %v", tu.backoff, 4*minBackoff)
+	}
+}
