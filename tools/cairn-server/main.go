@@ -151,7 +151,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 		case cfg.ServerThreads > 0:
 			runtime.GOMAXPROCS(cfg.ServerThreads)
 		default:
-			go tuneProcs(stopTuner, runtime.GOMAXPROCS(0), srv.CommandsProcessed, logger)
+			floor := backgroundFloor(func() bool { return eng.SaveStatus().InProgress },
+				func() bool { return eng.SyncPolicy() == wal.SyncAlways })
+			go tuneProcs(stopTuner, runtime.GOMAXPROCS(0), srv.CommandsProcessed, floor, logger)
 		}
 	}()
 

@@ -25,6 +25,22 @@ import (
 // embedders keep Go's default. GOMAXPROCS in the environment or
 // --server-threads N fixes the number instead.
 
+// backgroundFloor is the fewest Ps the server wants while it works in the
+// background: a snapshot being written, or fsyncs under appendfsync
+// always. On one P, a snapshot takes the P from the clients for a
+// scheduler time slice at a time, and a writer in fsync holds it until the
+// runtime notices the blocked system call (measured: one client's
+// throughput under always fell by a quarter, and a snapshot under load
+// starved clients).
+func backgroundFloor(snapshotting func() bool, syncAlways func() bool) func() int {
+	return func() int {
+		if snapshotting() || syncAlways() {
+			return 2
+		}
+		return 1
+	}
+}
+
 // tunerWindow is how often the tuner samples CPU time and the command rate.
 const tunerWindow = 100 * time.Millisecond
 
@@ -62,9 +78,15 @@ func newProcTuner(maxProcs int) *procTuner {
 }
 
 // step takes one window: busy is the CPU the process used in cores (CPU
-// seconds per second), rate the commands per second. It returns the number
-// of Ps for the next window.
-func (t *procTuner) step(now time.Time, busy, rate float64) int {
+// seconds per second), rate the commands per second, floor the fewest Ps
+// the server's background work wants now. It returns the number of Ps for
+// the next window.
+func (t *procTuner) step(now time.Time, busy, rate float64, floor int) int {
+	if floor = min(floor, t.max); t.cur < floor {
+		// Not a probe: the floor is no guess. Judge no probe across it.
+		t.cur, t.probing = floor, false
+		return t.cur
+	}
 	switch {
 	case t.probing && t.settle > 0:
 		t.settle--
@@ -81,15 +103,15 @@ func (t *procTuner) step(now time.Time, busy, rate float64) int {
 	case t.cur < t.max && busy >= saturated*float64(t.cur) && !now.Before(t.retryAfter):
 		t.probing, t.baseRate, t.settle = true, rate, 1
 		t.cur++
-	case t.cur > 1 && busy <= spare*float64(t.cur-1) && !now.Before(t.holdUntil):
+	case t.cur > max(1, floor) && busy <= spare*float64(t.cur-1) && !now.Before(t.holdUntil):
 		t.cur--
 	}
 	return t.cur
 }
 
-// tuneProcs runs the tuner until stop is closed. rate returns the commands
-// processed so far.
-func tuneProcs(stop <-chan struct{}, maxProcs int, commands func() int64, log *slog.Logger) {
+// tuneProcs runs the tuner until stop is closed. commands returns the
+// commands processed so far; floor the fewest Ps wanted now.
+func tuneProcs(stop <-chan struct{}, maxProcs int, commands func() int64, floor func() int, log *slog.Logger) {
 	t := newProcTuner(maxProcs)
 	runtime.GOMAXPROCS(t.cur)
 	tick := time.NewTicker(tunerWindow)
@@ -107,7 +129,7 @@ func tuneProcs(stop <-chan struct{}, maxProcs int, commands func() int64, log *s
 				continue
 			}
 			busy, rate := (cpu-lastCPU).Seconds()/dt, float64(cmds-lastCmds)/dt
-			p := t.step(now, busy, rate)
+			p := t.step(now, busy, rate, floor())
 			if old := runtime.GOMAXPROCS(0); p != old {
 				runtime.GOMAXPROCS(p)
 				log.Debug("server threads", "from", old, "to", p, "busy", busy, "rate", int64(rate))

@@ -52,7 +52,7 @@ func TestProcTuner(t *testing.T) {
 			now := time.Unix(0, 0)
 			for i, w := range tc.windows {
 				now = now.Add(tunerWindow)
-				if got := tu.step(now, w.busy, w.rate); got != w.want {
+				if got := tu.step(now, w.busy, w.rate, 1); got != w.want {
 					t.Fatalf("window %d (busy %.2f, rate %.0f): %d Ps, want %d", i, w.busy, w.rate, got, w.want)
 				}
 			}
@@ -67,7 +67,7 @@ func TestProcTunerDropsAfterHold(t *testing.T) {
 	now := time.Unix(0, 0)
 	step := func(busy, rate float64) int {
 		now = now.Add(tunerWindow)
-		return tu.step(now, busy, rate)
+		return tu.step(now, busy, rate, 1)
 	}
 	step(0.97, 500e3)
 	step(1.2, 520e3)
@@ -95,5 +95,28 @@ func TestProcTunerDropsAfterHold(t *testing.T) {
 	step(1.0, 400e3)
 	if tu.backoff != 4*minBackoff {
 		t.Fatalf("backoff after two failed probes: %v, want %v", tu.backoff, 4*minBackoff)
+	}
+}
+
+// TestProcTunerFloor: background work raises the Ps at once, without a
+// probe, and keeps them up while it lasts.
+func TestProcTunerFloor(t *testing.T) {
+	tu := newProcTuner(4)
+	now := time.Unix(0, 0)
+	step := func(busy, rate float64, floor int) int {
+		now = now.Add(tunerWindow)
+		return tu.step(now, busy, rate, floor)
+	}
+	if got := step(0.3, 1e3, 2); got != 2 {
+		t.Fatalf("floor 2: %d Ps", got)
+	}
+	if got := step(0.3, 1e3, 2); got != 2 {
+		t.Fatalf("light load under floor 2: %d Ps", got)
+	}
+	if got := step(0.3, 1e3, 1); got != 1 {
+		t.Fatalf("floor gone, light load: %d Ps", got)
+	}
+	if got := newProcTuner(1).step(now, 0, 0, 2); got != 1 {
+		t.Fatalf("floor above the cores: %d Ps", got)
 	}
 }
