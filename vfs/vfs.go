@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"syscall"
 )
 
 // File is an open file.
@@ -56,6 +57,31 @@ var Default FS = osFS{}
 type osFS struct{}
 
 type osFile struct{ *os.File }
+
+// Sync flushes the file's data, and the metadata needed to read it back
+// (its size), with fdatasync(2), as Redis does for its append-only file:
+// fsync(2) would also write back timestamps, a journal commit per call.
+func (f osFile) Sync() error {
+	rc, err := f.File.SyscallConn()
+	if err != nil {
+		return err
+	}
+	var serr error
+	if err := rc.Control(func(fd uintptr) {
+		for {
+			serr = syscall.Fdatasync(int(fd))
+			if serr != syscall.EINTR {
+				return
+			}
+		}
+	}); err != nil {
+		return err
+	}
+	if serr != nil {
+		return &os.PathError{Op: "fdatasync", Path: f.File.Name(), Err: serr}
+	}
+	return nil
+}
 
 // OSFile returns the underlying file, so that a reader can mmap it.
 func (f osFile) OSFile() *os.File { return f.File }
