@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 
 	"github.com/cairn-db/cairn/vfs"
 	"github.com/golang/snappy"
@@ -159,6 +160,9 @@ func (w *Writer) EndShard(stamp uint64) error {
 				return err
 			}
 			start = c.end
+			// A snapshot is background work: between blocks, let the
+			// goroutines waiting for this P run (see engine's writer).
+			runtime.Gosched()
 		}
 		if cap(sm.buf) > 64<<20 {
 			sm.buf = nil // one huge shard should not pin its memory
