@@ -4,6 +4,7 @@ import (
 	"errors"
 	"math"
 	"net"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -21,8 +22,10 @@ import (
 // the registration. Then its goroutine parks until it is served, its
 // timeout passes, or its connection closes.
 //
-// Serving is done by the writer: after any write command's transaction has
-// committed, serveBlocked looks at the queues of the keys it wrote. For each
+// Serving is done by the writer: while clients are blocked, the engine's
+// commit hook notes every key with waiters that a write left holding a
+// value (noteReady), whatever wrote it; after the command, serveReady
+// goes through those keys in the order they were written. For each
 // key, the first waiter still waiting (first blocked, first served) is
 // served: its pop runs as a transaction of its own (its own log record),
 // from the key that became ready (as Redis 7.0 does), and its reply is
@@ -73,6 +76,16 @@ type blocker struct {
 	// count is the number of registered waiters (INFO blocked_clients); a
 	// writer skips the queues entirely while it is 0.
 	count atomic.Int64
+	// ready lists the keys with waiters that committed writes touched, in
+	// the order they were written (Redis's ready_keys); hasReady says it
+	// is not empty. The engine's commit hook fills it (noteReady), so a
+	// write reaches the waiters whatever made it: a command on another
+	// database (COPY, MOVE, SELECT inside EXEC), a script, a transaction.
+	ready    []blockKey
+	hasReady atomic.Bool
+	// observe registers commit observers with the engine: one per waiter,
+	// so that every write to a key with waiters reaches noteReady.
+	observe func(delta int)
 }
 
 func (b *blocker) register(w *waiter) {
@@ -85,6 +98,10 @@ func (b *blocker) register(w *waiter) {
 	}
 	b.count.Add(1)
 	b.mu.Unlock()
+	// Under the keys' shard locks (register runs inside the blocking
+	// command's transaction): every write to them from now on reaches
+	// noteReady.
+	b.observe(1)
 }
 
 // unlinkLocked removes w from its queues and marks it done.
@@ -105,16 +122,54 @@ func (b *blocker) unlinkLocked(w *waiter) {
 	}
 	w.state = waitDone
 	b.count.Add(-1)
+	b.observe(-1)
 }
 
-// serveBlocked serves the clients blocked on keys of db, after a write to
-// them has committed.
-func (s *Server) serveBlocked(db int, keys [][]byte) {
-	if s.blk.count.Load() == 0 {
+// noteReady records the keys with waiters that effects leave holding a
+// value. It runs in the engine's commit hook, under the write's locks.
+func (b *blocker) noteReady(effects []engine.Effect) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if len(b.queues) == 0 {
 		return
 	}
-	for _, k := range keys {
-		s.serveKey(db, k)
+	for i := range effects {
+		touches, n := effects[i].Touches()
+		for _, t := range touches[:n] {
+			if !t.Exists {
+				continue
+			}
+			if _, ok := b.queues[blockKey{t.DB, string(t.Key)}]; !ok {
+				continue
+			}
+			bk := blockKey{t.DB, string(t.Key)}
+			if !slices.Contains(b.ready, bk) {
+				b.ready = append(b.ready, bk)
+			}
+		}
+	}
+	if len(b.ready) > 0 {
+		b.hasReady.Store(true)
+	}
+}
+
+// serveReady serves the clients blocked on the keys that writes made
+// ready, in the order the writes committed, until none is left: a served
+// pop or move may make more keys ready. The writer calls it once its
+// transaction has committed and before its reply goes out, so that, as in
+// Redis, what it pushed is already handed to the blocked clients when it
+// hears back.
+func (s *Server) serveReady() {
+	b := &s.blk
+	for b.hasReady.Load() {
+		b.mu.Lock()
+		keys := b.ready
+		b.ready = nil
+		b.hasReady.Store(false)
+		b.mu.Unlock()
+		for _, k := range keys {
+			s.serveKey(k.db, []byte(k.key))
+		}
 	}
 }
 
@@ -231,11 +286,7 @@ func (c *client) blockOn(lockKeys, waitKeys [][]byte, timeout time.Duration, nil
 		c.s.log.Error("commit failed", "err", err)
 	}
 	if w == nil {
-		// Answered at once: it may have pushed (LMOVE's destination).
-		if len(lockKeys) > len(waitKeys) && !c.inExec() {
-			c.s.serveBlocked(c.db, lockKeys[len(waitKeys):])
-		}
-		return
+		return // answered at once (dispatch serves what it pushed)
 	}
 	c.wait(w, timeout)
 }

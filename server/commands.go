@@ -189,6 +189,11 @@ func (c *client) dispatch(args [][]byte) {
 	default:
 		c.writeError(errWrongArity(cmd.name))
 	}
+	// A write may have made keys ready for blocked clients (a push, ZADD,
+	// RENAME or COPY onto one, a script's or EXEC's writes, in any
+	// database): serve them, each in a tx of its own, before this
+	// client's reply goes out.
+	c.s.serveReady()
 }
 
 // runTx runs a keyed command inside a transaction over its keys.
@@ -211,11 +216,6 @@ func (c *client) runTx(cmd *command, args [][]byte) {
 		// The reply is already written; a failed commit is logged. (The
 		// write-ahead log will refuse writes before running them instead.)
 		c.s.log.Error("commit failed", "cmd", cmd.name, "err", err)
-	}
-	if cmd.flags&flagWrite != 0 {
-		// A write may have made a key ready for blocked clients (a push,
-		// ZADD, RENAME onto it, …): serve them, each in a tx of its own.
-		c.s.serveBlocked(c.db, keys)
 	}
 }
 

@@ -72,6 +72,16 @@ var blockScenarios = []blockScenario{
 		send(0, "BLPOP k 0"), send(0, "PING"), blocked(1), do(1, "RPUSH k x"), recv(0), recv(0), do(0, "ECHO after"))},
 	{"LMOVE wakes", blockSeq(
 		send(0, "BLPOP dst 0"), blocked(1), do(1, "RPUSH src a"), do(1, "LMOVE src dst LEFT LEFT"), recv(0))},
+	{"a push in another database, through SELECT inside EXEC", blockSeq(
+		do(0, "SELECT 1"), send(0, "BLPOP k 0"), blocked(1),
+		do(1, "MULTI"), do(1, "SELECT 1"), do(1, "RPUSH k x"), do(1, "SELECT 0"), do(1, "EXEC"), recv(0),
+		do(1, "SELECT 1"), do(1, "LLEN k"))},
+	{"COPY and MOVE into another database", blockSeq(
+		do(0, "SELECT 2"), send(0, "BLPOP k 0"), blocked(1), do(1, "RPUSH src x"), do(1, "COPY src k DB 2"), recv(0),
+		send(0, "BZPOPMIN z 0"), blocked(1), do(1, "ZADD z 1 m"), do(1, "MOVE z 2"), recv(0), do(1, "EXISTS src z"))},
+	{"a script's push", blockSeq(
+		send(0, "BLPOP k 0"), blocked(1), do(1, "EVAL \"return redis.call('rpush', KEYS[1], 'a', 'b')\" 1 k"), recv(0),
+		do(1, "LRANGE k 0 -1"))},
 	{"blocked flag in CLIENT LIST", blockSeq(
 		send(0, "BLPOP k 0"), blocked(1), do(1, "CLIENT LIST"), do(1, "RPUSH k x"), recv(0))},
 }

@@ -534,11 +534,8 @@ func blockingMove(c *client, src, dst []byte, fromHead, toHead bool, timeoutArg 
 			return done
 		},
 		func(key []byte, out *client) bool {
-			served := out.serveOnce([][]byte{src, dst}, func(tx *engine.Tx) (bool, error) { return move(out, tx) })
-			if served {
-				out.s.serveBlocked(out.db, [][]byte{dst})
-			}
-			return served
+			// What it pushes to dst is served by the loop in serveReady.
+			return out.serveOnce([][]byte{src, dst}, func(tx *engine.Tx) (bool, error) { return move(out, tx) })
 		})
 }
 

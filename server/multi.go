@@ -271,19 +271,9 @@ func cmdExec(c *client, args [][]byte) {
 		c.writeNullArray()
 	}
 	writes := t.writes && !aborted
-	var served [][]byte
-	if writes && !t.allKeys && c.s.blk.count.Load() > 0 {
-		// Clients blocked on keys the block may have pushed to, in the
-		// database EXEC ran in (a block that SELECTs elsewhere does not
-		// wake them: a known gap).
-		served = cloneArgs(keys)
-	}
 	c.discardTx()
 	if writes {
 		c.noteWrite()
-	}
-	if served != nil {
-		c.s.serveBlocked(c.db, served)
 	}
 }
 
@@ -464,6 +454,9 @@ func (w *watchRegistry) unwatchLocked(c *client) {
 // the committing write's locks while any client watches, and dirties the
 // clients watching a key the write changed.
 func (s *Server) onCommit(effects []engine.Effect) {
+	if s.blk.count.Load() > 0 {
+		s.blk.noteReady(effects)
+	}
 	w := &s.watch
 	w.mu.Lock()
 	defer w.mu.Unlock()

@@ -119,6 +119,7 @@ func New(opts Options) *Server {
 	s.setMemLimit = opts.SetMemoryLimit
 	s.applyMemoryConfig(s.cfg.cfg)
 	s.eng.SetOnCommit(s.onCommit)
+	s.blk.observe = s.eng.ObserveCommits
 	s.applyOutputLimits(cfg)
 	return s
 }

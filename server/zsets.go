@@ -813,9 +813,6 @@ func zsetOpCommand(c *client, args [][]byte, op zsetOp, store bool, name string)
 	}
 	if store {
 		c.update(lockKeys, run)
-		if !c.inExec() { // EXEC serves them once it has committed
-			c.s.serveBlocked(c.db, lockKeys[:1])
-		}
 	} else {
 		c.view(lockKeys, run)
 	}
