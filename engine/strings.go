@@ -64,6 +64,9 @@ func (tx *Tx) Set(db int, key, val []byte, a SetArgs) (SetResult, error) {
 		exp = ent.expireAt
 	}
 	res.Done = true
+	// In place unless GET returns the old bytes or an effect of this
+	// transaction may point at them.
+	inPlace := !a.Get && tx.valuesFree()
 	if exp != 0 && exp <= tx.now {
 		// Already expired: the key ends up absent.
 		if ent != nil {
@@ -72,9 +75,15 @@ func (tx *Tx) Set(db int, key, val []byte, a SetArgs) (SetResult, error) {
 		}
 		return res, nil
 	}
-	tx.setString(db, key, ent, val, exp, false, 0)
+	tx.setString(db, key, ent, val, exp, inPlace, 0)
 	return res, nil
 }
+
+// valuesFree reports whether no effect of this transaction can point at a
+// string value yet, so that one may be overwritten in place: an effect
+// aliases the value it records until the commit encodes it, and the
+// effects of earlier transactions were encoded (copied) at their commit.
+func (tx *Tx) valuesFree() bool { return len(tx.effects) == 0 }
 
 // setString stores a copy of val under key with expiry exp, reusing ent
 // (key's live entry, or nil) where it can, and records the effect. The
@@ -92,6 +101,10 @@ func (tx *Tx) setString(db int, key []byte, ent *entry, val []byte, exp int64, i
 		tx.record(Effect{Op: OpSet, DB: db, Key: key, Value: ent.value(), ExpireAt: exp})
 	}
 }
+
+// msetInPlaceMax bounds the keys of an MSET checked for repeats (a
+// quadratic scan); a larger one copies every value.
+const msetInPlaceMax = 32
 
 // GetDel returns key's string value and deletes the key.
 func (tx *Tx) GetDel(db int, key []byte) ([]byte, bool, error) {
@@ -169,9 +182,16 @@ func (tx *Tx) MSet(db int, pairs [][]byte, nx bool) (bool, error) {
 			}
 		}
 	}
+	// In place where no effect of this transaction points at the value:
+	// none before MSET, and this key not set earlier by the same MSET.
+	free := tx.valuesFree() && len(pairs) <= 2*msetInPlaceMax
 	for i := 0; i+1 < len(pairs); i += 2 {
 		ent := tx.lookup(db, pairs[i])
-		tx.setString(db, pairs[i], ent, pairs[i+1], 0, false, 0)
+		inPlace := free
+		for j := 0; inPlace && j < i; j += 2 {
+			inPlace = string(pairs[j]) != string(pairs[i])
+		}
+		tx.setString(db, pairs[i], ent, pairs[i+1], 0, inPlace, 0)
 	}
 	return true, nil
 }
@@ -265,9 +285,9 @@ func (tx *Tx) SetRange(db int, key []byte, offset int64, val []byte) (int64, err
 		ent = newStringEntry(key, nil, 0)
 		tx.put(db, ent)
 	}
-	// Copy on write while recording: an earlier effect of this
-	// transaction may point at the current value.
-	ent.setRange(int(offset), val, !tx.recording())
+	// Copy on write when an earlier effect of this transaction may point
+	// at the current value.
+	ent.setRange(int(offset), val, tx.valuesFree())
 	if tx.recording() {
 		tx.record(Effect{Op: OpSetRange, DB: db, Key: key, Offset: offset, Value: val})
 	}
@@ -304,7 +324,7 @@ func (tx *Tx) IncrBy(db int, key []byte, delta int64) (int64, error) {
 	var buf [20]byte
 	// In place when nothing may point at the old value (no effect of this
 	// transaction), with room for any int64 so the next INCR fits too.
-	tx.setString(db, key, ent, strconv.AppendInt(buf[:0], cur, 10), exp, !tx.recording(), 20)
+	tx.setString(db, key, ent, strconv.AppendInt(buf[:0], cur, 10), exp, tx.valuesFree(), 20)
 	return cur, nil
 }
 
