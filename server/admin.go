@@ -483,6 +483,8 @@ func (s *Server) writeInfoSection(b *strings.Builder, sec string, c *client) {
 		infoLine(b, "config_file", "")
 		infoLine(b, "io_threads_active", 0)
 		infoLine(b, "cairn_version", CairnVersion)
+		// Threads running Go code now (server-threads; the tuner's choice).
+		infoLine(b, "cairn_server_threads", runtime.GOMAXPROCS(0))
 	case "clients":
 		s.mu.Lock()
 		n := len(s.clients)
