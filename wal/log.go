@@ -545,12 +545,10 @@ func (l *Log) Append(rec []byte) uint64 {
 	}
 	lsn := l.nextLSN
 	l.nextLSN++
-	wasEmpty := len(l.pend) == 0
 	l.pend = binary.AppendUvarint(l.pend, uint64(len(rec)))
 	l.pend = append(l.pend, rec...)
-	// The writer that waits leads the commit itself (see lead); the
-	// committer goroutine sweeps up what nobody waits for.
-	_ = wasEmpty
+	// No kick: the writer that waits leads the commit itself (see lead);
+	// the committer goroutine sweeps up what nobody waits for.
 	l.mu.Unlock()
 	return lsn
 }
