@@ -71,6 +71,12 @@ func run(args []string, stdout, stderr io.Writer) int {
 		logger.Error("cannot create data directory", "dir", cfg.Dir, "err", err)
 		return 1
 	}
+	lock, err := lockDir(cfg.Dir)
+	if err != nil {
+		logger.Error("cannot lock the data directory", "err", err)
+		return 1
+	}
+	defer lock.Close()
 
 	engOpts := engine.Options{Databases: cfg.Databases, ActiveExpireHz: cfg.Hz, Logger: logger,
 		Memory: cfg.EngineMemory()}
