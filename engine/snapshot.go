@@ -656,7 +656,7 @@ func (e *Engine) loadSnapshotFile(path string) (*snapshot.Index, error) {
 	e.loadMu.Unlock()
 	e.presize(ix)
 	workers := min(runtime.GOMAXPROCS(0), max(1, len(ix.Blocks)))
-	var next atomic.Int64
+	queue := newBlockQueue(len(ix.Blocks), workers)
 	var loaded atomic.Int64
 	errs := make([]error, workers)
 	var wg sync.WaitGroup
@@ -666,14 +666,14 @@ func (e *Engine) loadSnapshotFile(path string) (*snapshot.Index, error) {
 		go func(wi int) {
 			defer wg.Done()
 			for {
-				i := int(next.Add(1) - 1)
-				if i >= len(ix.Blocks) || errs[wi] != nil {
+				i, ok := queue.next(wi)
+				if !ok {
 					return
 				}
 				n, err := e.loadBlock(r, i)
 				if err != nil {
 					errs[wi] = err
-					next.Store(int64(len(ix.Blocks)))
+					queue.stop()
 					return
 				}
 				if total := loaded.Add(int64(n)); wi == 0 {
