@@ -380,7 +380,7 @@ func (l *Log) Replay(after uint64, fn func(lsn uint64, rec []byte) error) (Repla
 func (l *Log) replay(after uint64, fn func(lsn uint64, rec []byte) error) (ReplayInfo, error) {
 	var info ReplayInfo
 	var curFile string
-	s := &scanner{fs: l.fs, dir: l.dir}
+	s := &scanner{fs: l.fs, dir: l.dir, coveredThrough: after}
 	s.onSegment = func(ref segRef) error {
 		curFile = filepath.Join(l.dir, ref.name)
 		if info.Segments == 0 && ref.first > after+1 {

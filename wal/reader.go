@@ -205,6 +205,11 @@ type scanner struct {
 	// budget bounds the bytes checksummed while looking for valid frames
 	// after damage, so a pathological file cannot make that quadratic.
 	budget int64
+	// coveredThrough lets the scan pass over segments whose LSNs are all
+	// at most this (a snapshot holds them) without reading them: the next
+	// segment's first LSN bounds them, and a segment is only begun once
+	// the one before it is wholly fsynced.
+	coveredThrough uint64
 }
 
 // scanResult is what a scanner found.
@@ -253,7 +258,11 @@ func (s *scanner) run() (*scanResult, error) {
 					return nil, err
 				}
 			}
-			err = s.readSegment(r, i, ref, &si)
+			if s.covered(r, i, refs) {
+				r.next, r.endSeg, r.endOff, r.endMarked = refs[i+1].first, i, size, false
+			} else {
+				err = s.readSegment(r, i, ref, &si)
+			}
 		} else {
 			si.Damaged = true
 			r.info.Damage.Bytes += size
@@ -286,6 +295,18 @@ func (s *scanner) damage(r *scanResult, i int, si *SegmentInfo, off int64, reaso
 		Bytes:       si.Bytes - off,
 	}
 	return s.evidence(r, from)
+}
+
+// covered reports that segment i can be passed over unread: it is where
+// the scan expects it, and the next segment begins within the LSNs that
+// coveredThrough says are held elsewhere.
+func (s *scanner) covered(r *scanResult, i int, refs []segRef) bool {
+	ref := refs[i]
+	if i+1 >= len(refs) || (r.next != 0 && ref.first != r.next) {
+		return false
+	}
+	next := refs[i+1].first
+	return next > ref.first && next <= s.coveredThrough+1
 }
 
 // readSegment reads segment i while no damage has been seen.

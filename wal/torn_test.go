@@ -272,13 +272,13 @@ func TestCorruptionAcrossSegments(t *testing.T) {
 	if len(paths) < 3 {
 		t.Fatalf("%d segments", len(paths))
 	}
-	replay := func(fs vfs.FS) ([]rec, ReplayInfo, error) {
+	replayAfter := func(fs vfs.FS, after uint64) ([]rec, ReplayInfo, error) {
 		l, err := Open(Options{FS: fs, Dir: "/wal", Logger: quietLogger})
 		if err != nil {
 			t.Fatal(err)
 		}
 		var got []rec
-		info, err := l.Replay(0, func(lsn uint64, r []byte) error {
+		info, err := l.Replay(after, func(lsn uint64, r []byte) error {
 			got = append(got, rec{lsn, bytes.Clone(r)})
 			return nil
 		})
@@ -287,6 +287,7 @@ func TestCorruptionAcrossSegments(t *testing.T) {
 		}
 		return got, info, err
 	}
+	replay := func(fs vfs.FS) ([]rec, ReplayInfo, error) { return replayAfter(fs, 0) }
 
 	// The last frame of the first segment damaged.
 	fs := base.CrashClone(vfs.CrashOptions{})
@@ -297,6 +298,25 @@ func TestCorruptionAcrossSegments(t *testing.T) {
 	var ce *CorruptionError
 	if _, _, err := replay(fs); !errors.As(err, &ce) || ce.File != paths[0] || ce.Offset != offs[len(offs)-2] {
 		t.Fatalf("damaged end of segment 1: %v", err)
+	}
+	// ... is not read when a snapshot covers it: replay after its last LSN
+	// passes over it and returns the rest.
+	refs, err := listSegments(fs, "/wal")
+	if err != nil {
+		t.Fatal(err)
+	}
+	covered := refs[1].first - 1
+	got, info, err := replayAfter(fs, covered)
+	if err != nil {
+		t.Fatalf("replay after the damaged segment's LSNs: %v", err)
+	}
+	checkRecs(t, got, want[covered:], covered+1)
+	if info.Segments != len(paths) {
+		t.Fatalf("replay counted %d segments, want %d", info.Segments, len(paths))
+	}
+	// One LSN short of covering it, the damage is found.
+	if _, _, err := replayAfter(fs, covered-1); !errors.As(err, &ce) || ce.File != paths[0] {
+		t.Fatalf("damaged segment 1 not wholly covered: %v", err)
 	}
 
 	// A middle segment missing.
