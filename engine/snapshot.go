@@ -544,7 +544,21 @@ func collectionFromSnapshotMore(t snapshot.Type, value []byte) (collection, erro
 		}
 		c = b.done()
 	case snapshot.TypeZSet:
-		b := newZSetBuilder(it.Len())
+		// A small set's pack is sized first, as a short list's chunk.
+		packed := 0
+		if it.Len() <= zsetSmallEntries {
+			for {
+				m, _, score, ok := it.Next()
+				if !ok {
+					break
+				}
+				packed += zpackItemSize(m, score)
+			}
+			if err := it.Reset(t, value); err != nil {
+				return nil, err
+			}
+		}
+		b := newZSetBuilder(it.Len(), packed)
 		var prev []byte
 		var prevScore float64
 		for i := 0; ; i++ {

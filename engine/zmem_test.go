@@ -2,6 +2,7 @@ package engine
 
 import (
 	"fmt"
+	"github.com/cairn-db/cairn/snapshot"
 	"math/rand/v2"
 	"runtime"
 	"testing"
@@ -44,4 +45,62 @@ func TestZSetMemory(t *testing.T) {
 		t.Errorf("a 1M-member sorted set takes %d B/member of heap; want at most 160 (1.5x Redis)", perMember)
 	}
 	runtime.KeepAlive(z)
+}
+
+// TestSmallCollectionMemory guards the heap of small collections as a
+// snapshot loads them, shaped like the cold-start benchmark's mixed set
+// (4 fields or 5 elements of 16–40 bytes). Redis 7.0 takes, per key and
+// all included, about 234 resident bytes for such a hash, 346 for a list
+// and 267 for a sorted set; the value's own heap must leave room for the
+// key, its entry and its slot.
+func TestSmallCollectionMemory(t *testing.T) {
+	const n = 100_000
+	for _, tc := range []struct {
+		typ   snapshot.Type
+		elems int
+		max   uint64 // heap bytes per value
+	}{
+		// Was ~350 as an item array and a string per member.
+		{snapshot.TypeZSet, 5, 200},
+		{snapshot.TypeHash, 4, 200},
+		{snapshot.TypeList, 5, 260},
+	} {
+		rng := rand.New(rand.NewPCG(2, 2))
+		values := make([][]byte, n)
+		for i := range values {
+			v := snapshot.AppendCount(nil, tc.elems)
+			for j := 0; j < tc.elems; j++ {
+				elem := []byte(fmt.Sprintf("%0*d", 16+rng.IntN(25), i*5+j))
+				switch tc.typ {
+				case snapshot.TypeZSet:
+					v = snapshot.AppendScore(snapshot.AppendBytes(v, elem), float64(j))
+				case snapshot.TypeHash:
+					v = snapshot.AppendBytes(snapshot.AppendBytes(v, []byte(fmt.Sprint("f", j))), elem)
+				default:
+					v = snapshot.AppendBytes(v, elem)
+				}
+			}
+			values[i] = v
+		}
+		kept := make([]collection, n)
+		var m0, m1 runtime.MemStats
+		runtime.GC()
+		runtime.ReadMemStats(&m0)
+		for i, v := range values {
+			c, err := collectionFromSnapshot(tc.typ, v)
+			if err != nil {
+				t.Fatal(err)
+			}
+			kept[i] = c
+		}
+		runtime.GC()
+		runtime.ReadMemStats(&m1)
+		per := (m1.HeapAlloc - m0.HeapAlloc) / n
+		t.Logf("%v: heap %d B per value of %d elements (%s)", tc.typ, per, tc.elems, kept[0].encoding())
+		if per > tc.max {
+			t.Errorf("%v: a small value takes %d B of heap; want at most %d", tc.typ, per, tc.max)
+		}
+		runtime.KeepAlive(kept)
+		runtime.KeepAlive(values)
+	}
 }

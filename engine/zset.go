@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"sort"
 	"strconv"
 	"strings"
 	"unsafe"
@@ -14,8 +13,8 @@ import (
 
 // The sorted-set type. A small set (at most zsetSmallEntries members, none
 // longer than zsetSmallValue bytes: Redis's zset-max-listpack-entries and
-// -value) is one sorted array, searched linearly for a member as Redis
-// searches its listpack; OBJECT ENCODING says "listpack". A set that
+// -value) is packed into one buffer (zpack.go), searched linearly for a
+// member as Redis searches its listpack; OBJECT ENCODING says "listpack". A set that
 // outgrows either limit becomes big for good ("skiplist"): a map from
 // member to score plus an order-statistic B+tree (zbtree.go) for ranks and
 // ranges, O(log n) each. Members are Go strings shared by the map and the
@@ -26,11 +25,15 @@ const (
 	zsetSmallValue   = 64
 )
 
-// zsetValue is a sorted set: small (dict == nil, items sorted) or big.
+// The count of a small set is one byte of its zpack.
+var _ [255 - zsetSmallEntries]struct{}
+
+// zsetValue is a sorted set: small (dict == nil, members packed in lp) or
+// big.
 type zsetValue struct {
-	items []zitem            // small form
-	dict  map[string]float64 // big form: member -> score
-	tree  zbtree             // big form
+	lp   zpack              // small form
+	dict map[string]float64 // big form: member -> score
+	tree zbtree             // big form
 }
 
 func (z *zsetValue) kind() Kind { return KindZSet }
@@ -40,7 +43,7 @@ func (z *zsetValue) length() int {
 	if z.big() {
 		return len(z.dict)
 	}
-	return len(z.items)
+	return z.lp.count()
 }
 
 func (z *zsetValue) encoding() string {
@@ -53,7 +56,7 @@ func (z *zsetValue) encoding() string {
 func (z *zsetValue) clone() collection {
 	c := &zsetValue{}
 	if !z.big() {
-		c.items = append([]zitem(nil), z.items...)
+		c.lp = z.lp // never changed in place
 		return c
 	}
 	c.toBig(z.length())
@@ -63,6 +66,16 @@ func (z *zsetValue) clone() collection {
 		return true
 	})
 	return c
+}
+
+// memUsage is the bytes the set holds (for maxmemory's accounting): a big
+// set is charged the per-element estimate.
+func (z *zsetValue) memUsage() int {
+	n := int(allocSize(int64(unsafe.Sizeof(*z))))
+	if z.big() {
+		return n + z.length()*collElemEstimate
+	}
+	return n + int(allocSize(int64(len(z.lp))))
 }
 
 // String lists member=score pairs in order (for tests and dumps).
@@ -91,12 +104,15 @@ func (z *zsetValue) toBig(hint int) {
 	if z.big() {
 		return
 	}
-	z.dict = make(map[string]float64, max(hint, len(z.items)))
-	for _, it := range z.items {
+	z.dict = make(map[string]float64, max(hint, z.lp.count()))
+	for i, off := 0, 1; i < z.lp.count(); i++ {
+		var it zitem
+		it, off = z.lp.item(off)
+		it.member = strings.Clone(it.member) // not pinning the pack
 		z.dict[it.member] = it.score
 		z.tree.insert(it)
 	}
-	z.items = nil
+	z.lp = ""
 }
 
 // score returns member's score.
@@ -105,34 +121,29 @@ func (z *zsetValue) score(member []byte) (float64, bool) {
 		s, ok := z.dict[string(member)]
 		return s, ok
 	}
-	for i := range z.items {
-		if z.items[i].member == string(member) {
-			return z.items[i].score, true
-		}
+	if r, it := z.lp.find(member); r >= 0 {
+		return it.score, true
 	}
 	return 0, false
 }
 
 // insert adds a member that is not present (member is copied).
 func (z *zsetValue) insert(member []byte, score float64) {
-	if !z.big() && (len(z.items)+1 > zsetSmallEntries || len(member) > zsetSmallValue) {
-		z.toBig(len(z.items) + 1)
+	if !z.big() && (z.lp.count()+1 > zsetSmallEntries || len(member) > zsetSmallValue) {
+		z.toBig(z.lp.count() + 1)
 	}
 	if !z.big() && score == 0 {
 		// A small set stores scores as text in Redis's listpack, where
 		// "-0" reads back as the integer 0.
 		score = 0
 	}
-	it := zitem{member: string(member), score: score}
-	if z.big() {
-		z.dict[it.member] = score
-		z.tree.insert(it)
+	if !z.big() {
+		z.lp = z.lp.with(member, score)
 		return
 	}
-	i := sort.Search(len(z.items), func(i int) bool { return !zless(z.items[i], it) })
-	z.items = append(z.items, zitem{})
-	copy(z.items[i+1:], z.items[i:])
-	z.items[i] = it
+	it := zitem{member: string(member), score: score}
+	z.dict[it.member] = score
+	z.tree.insert(it)
 }
 
 // remove deletes member; reports whether it was there.
@@ -146,13 +157,12 @@ func (z *zsetValue) remove(member []byte) bool {
 		delete(z.dict, string(member))
 		return true
 	}
-	for i := range z.items {
-		if z.items[i].member == string(member) {
-			z.items = append(z.items[:i], z.items[i+1:]...)
-			return true
-		}
+	r, _ := z.lp.find(member)
+	if r < 0 {
+		return false
 	}
-	return false
+	z.lp = z.lp.without(r, r)
+	return true
 }
 
 // set gives member the score s, adding it if absent.
@@ -171,7 +181,8 @@ func (z *zsetValue) at(r int) zitem {
 	if z.big() {
 		return z.tree.at(r)
 	}
-	return z.items[r]
+	it, _ := z.lp.item(z.lp.offsetOf(r))
+	return it
 }
 
 // scan walks ranks from..to (inclusive) ascending, or descending when rev.
@@ -190,15 +201,20 @@ func (z *zsetValue) scan(from, to int, rev bool, fn func(zitem) bool) {
 		return
 	}
 	if rev {
+		var buf [zsetSmallEntries]zitem
+		items := z.lp.items(buf[:0])
 		for i := to; i >= from; i-- {
-			if !fn(z.items[i]) {
+			if !fn(items[i]) {
 				return
 			}
 		}
 		return
 	}
+	off := z.lp.offsetOf(from)
 	for i := from; i <= to; i++ {
-		if !fn(z.items[i]) {
+		var it zitem
+		it, off = z.lp.item(off)
+		if !fn(it) {
 			return
 		}
 	}
@@ -209,7 +225,15 @@ func (z *zsetValue) countWhile(pred func(zitem) bool) int {
 	if z.big() {
 		return z.tree.countWhile(pred)
 	}
-	return sort.Search(len(z.items), func(i int) bool { return !pred(z.items[i]) })
+	n := 0
+	for off := 1; n < z.lp.count(); n++ {
+		var it zitem
+		it, off = z.lp.item(off)
+		if !pred(it) {
+			break
+		}
+	}
+	return n
 }
 
 // rank returns member's 0-based rank in ascending order.
@@ -234,40 +258,53 @@ func (z *zsetValue) each(fn func(member []byte, score float64) bool) {
 // (newZSetBuilder, add for each, done): the snapshot loader's way in.
 type zsetBuilder struct {
 	z     *zsetValue
+	n     int
 	small bool
+	pack  []byte // the small form being built
 }
 
-// newZSetBuilder starts a set of n members.
-func newZSetBuilder(n int) *zsetBuilder {
-	b := &zsetBuilder{z: &zsetValue{}, small: n <= zsetSmallEntries}
-	if b.small {
-		b.z.items = make([]zitem, 0, n)
-	} else {
+// newZSetBuilder starts a set of n members; size is their zpack size
+// when known (the small form is then allocated once), else 0.
+// It returns a value: a pointer from this call, not inlined, would put
+// each builder on the heap (48 bytes of garbage per set loaded).
+func newZSetBuilder(n, size int) zsetBuilder {
+	b := zsetBuilder{z: &zsetValue{}, n: n, small: n <= zsetSmallEntries}
+	if !b.small {
 		b.z.toBig(n)
+	} else if n > 0 {
+		b.pack = make([]byte, 1, 1+size)
 	}
 	return b
 }
 
 // add appends member (copied) with its score; members come in order.
 func (b *zsetBuilder) add(member []byte, score float64) {
-	if b.small && len(member) > zsetSmallValue {
-		b.z.toBig(cap(b.z.items))
-		b.small = false
+	if b.small && (len(member) > zsetSmallValue || len(b.pack) > 0 && b.pack[0] == zsetSmallEntries) {
+		b.z.lp = packed(b.pack)
+		b.z.toBig(b.n)
+		b.small, b.pack = false, nil
 	}
-	if b.small && score == 0 {
-		score = 0 // as insert: no -0 in a small set
-	}
-	it := zitem{member: string(member), score: score}
 	if b.small {
-		b.z.items = append(b.z.items, it)
+		if score == 0 {
+			score = 0 // as insert: no -0 in a small set
+		}
+		if b.pack == nil {
+			b.pack = []byte{0}
+		}
+		b.pack = appendZItem(b.pack, member, score)
+		b.pack[0]++
 		return
 	}
+	it := zitem{member: string(member), score: score}
 	b.z.dict[it.member] = score
 	b.z.tree.insert(it)
 }
 
 // done returns the set; nil when empty (never store it).
 func (b *zsetBuilder) done() collection {
+	if b.small {
+		b.z.lp = packed(b.pack)
+	}
 	if b.z.length() == 0 {
 		return nil
 	}
@@ -603,15 +640,17 @@ func (z *zsetValue) lexSpan(min, max ZBound) (int, int) {
 		return 0, -1
 	}
 	if !z.big() {
-		if !lexGteMin(z.items[n-1].member, min) || !lexLteMax(z.items[0].member, max) {
+		var buf [zsetSmallEntries]zitem
+		items := z.lp.items(buf[:0])
+		if !lexGteMin(items[n-1].member, min) || !lexLteMax(items[0].member, max) {
 			return 0, -1
 		}
 		lo := 0
-		for lo < n && !lexGteMin(z.items[lo].member, min) {
+		for lo < n && !lexGteMin(items[lo].member, min) {
 			lo++
 		}
 		hi := lo - 1
-		for hi+1 < n && lexLteMax(z.items[hi+1].member, max) {
+		for hi+1 < n && lexLteMax(items[hi+1].member, max) {
 			hi++
 		}
 		return lo, hi
@@ -631,15 +670,17 @@ func (z *zsetValue) lexSpan(min, max ZBound) (int, int) {
 func (z *zsetValue) lexSpanRev(min, max ZBound) (int, int) {
 	n := z.length()
 	if !z.big() && n > 0 && !lexEmpty(min, max) {
-		if !lexGteMin(z.items[n-1].member, min) || !lexLteMax(z.items[0].member, max) {
+		var buf [zsetSmallEntries]zitem
+		items := z.lp.items(buf[:0])
+		if !lexGteMin(items[n-1].member, min) || !lexLteMax(items[0].member, max) {
 			return 0, -1
 		}
 		hi := n - 1
-		for hi >= 0 && !lexLteMax(z.items[hi].member, max) {
+		for hi >= 0 && !lexLteMax(items[hi].member, max) {
 			hi--
 		}
 		lo := hi + 1
-		for lo-1 >= 0 && lexGteMin(z.items[lo-1].member, min) {
+		for lo-1 >= 0 && lexGteMin(items[lo-1].member, min) {
 			lo--
 		}
 		return lo, hi
@@ -749,9 +790,7 @@ func (tx *Tx) zremRanks(db int, key []byte, z *zsetValue, lo, hi int) {
 			z.remove(m)
 		}
 	} else {
-		n := len(z.items)
-		z.items = append(z.items[:lo], z.items[hi+1:]...)
-		clear(z.items[len(z.items):n])
+		z.lp = z.lp.without(lo, hi)
 	}
 	tx.record(Effect{Op: OpZRem, DB: db, Key: key, Values: gone})
 	if z.length() == 0 {

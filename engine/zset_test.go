@@ -210,7 +210,7 @@ func TestZSetEncoding(t *testing.T) {
 	if w.encoding() != "skiplist" {
 		t.Fatal("65-byte member: skiplist")
 	}
-	b := newZSetBuilder(2)
+	b := newZSetBuilder(2, 0)
 	b.add([]byte("a"), 1)
 	b.add([]byte("b"), 2)
 	if got := b.done().(*zsetValue); got.encoding() != "listpack" || got.String() != `zset["a"=1 "b"=2]` {
@@ -342,5 +342,91 @@ func BenchmarkParseScore(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		ParseScore(in)
+	}
+}
+
+// TestZSetSmallMembersStayValid: members handed out by a small set keep
+// their bytes after the set changes (ZPOP replies with the members it has
+// just removed; ZUNIONSTORE dst dst reads a set it replaces).
+func TestZSetSmallMembersStayValid(t *testing.T) {
+	z := &zsetValue{}
+	for i := 0; i < 5; i++ {
+		z.insert([]byte(fmt.Sprint("member", i)), float64(i))
+	}
+	first, last := zitemOut(z.at(0)), zitemOut(z.at(4))
+	clone := z.clone().(*zsetValue)
+	z.remove([]byte("member0"))
+	z.insert([]byte("xxxxxxx"), -1)
+	z.insert([]byte("yyyyyyy"), 10)
+	if string(first.Member) != "member0" || string(last.Member) != "member4" {
+		t.Fatalf("members handed out changed to %q, %q", first.Member, last.Member)
+	}
+	if got := clone.String(); got != `zset["member0"=0 "member1"=1 "member2"=2 "member3"=3 "member4"=4]` {
+		t.Fatalf("clone changed with the original: %s", got)
+	}
+	if got := z.String(); got != `zset["xxxxxxx"=-1 "member1"=1 "member2"=2 "member3"=3 "member4"=4 "yyyyyyy"=10]` {
+		t.Fatalf("set: %s", got)
+	}
+}
+
+// TestZPackModel checks the small form against a sorted slice through
+// random inserts, removals and range removals, with scores of every
+// packing (small and large integers, negatives, fractions, infinities).
+func TestZPackModel(t *testing.T) {
+	scores := []float64{0, 1, -1, 7, -300, 1 << 40, -(1 << 52), 1<<53 - 1, 1 << 53, -(1 << 53), 1e300,
+		0.25, -2.5, math.Inf(1), math.Inf(-1), math.MaxInt64, math.SmallestNonzeroFloat64}
+	for seed := uint64(0); seed < 200; seed++ {
+		rng := rand.New(rand.NewPCG(seed, 5))
+		z := &zsetValue{}
+		var m []zitem
+		for step := 0; step < 300; step++ {
+			member := []byte(strings.Repeat("x", rng.IntN(3)) + fmt.Sprint(rng.IntN(150)))
+			switch op := rng.IntN(10); {
+			case op < 6:
+				s := scores[rng.IntN(len(scores))]
+				z.set(member, s)
+				i := slices.IndexFunc(m, func(it zitem) bool { return it.member == string(member) })
+				if i >= 0 {
+					m = slices.Delete(m, i, i+1)
+				}
+				it := zitem{member: string(member), score: s}
+				j, _ := slices.BinarySearchFunc(m, it, zcmp)
+				m = slices.Insert(m, j, it)
+			case op < 9:
+				z.remove(member)
+				if i := slices.IndexFunc(m, func(it zitem) bool { return it.member == string(member) }); i >= 0 {
+					m = slices.Delete(m, i, i+1)
+				}
+			default:
+				if len(m) > 0 {
+					lo := rng.IntN(len(m))
+					hi := lo + rng.IntN(len(m)-lo)
+					if !z.big() {
+						z.lp = z.lp.without(lo, hi) // as zremRanks does
+					}
+					m = slices.Delete(m, lo, hi+1)
+				}
+			}
+			if z.big() {
+				continue // more than 128 members: the tree's test covers it
+			}
+			var got []zitem
+			z.scan(0, z.length()-1, false, func(it zitem) bool { got = append(got, it); return true })
+			var rev []zitem
+			z.scan(0, z.length()-1, true, func(it zitem) bool { rev = append(rev, it); return true })
+			slices.Reverse(rev)
+			if !slices.Equal(got, m) || !slices.Equal(rev, m) || z.length() != len(m) {
+				t.Fatalf("seed %d step %d: %v, reversed %v, want %v", seed, step, got, rev, m)
+			}
+			if len(m) > 0 {
+				r := rng.IntN(len(m))
+				if s, ok := z.score([]byte(m[r].member)); !ok || s != m[r].score || z.at(r) != m[r] {
+					t.Fatalf("seed %d step %d: rank %d: score %v %v, at %v, want %v", seed, step, r, s, ok, z.at(r), m[r])
+				}
+				if rk, _ := z.rank([]byte(m[r].member)); rk != r {
+					t.Fatalf("seed %d step %d: rank of %q is %d, want %d", seed, step, m[r].member, rk, r)
+				}
+			}
+		}
 	}
 }
