@@ -74,6 +74,7 @@ type Engine struct {
 	shardMask uint32
 	dbs       int
 	now       func() time.Time
+	wall      *wallClock // nil when Options.Now is set
 	log       *slog.Logger
 	txPool    sync.Pool
 	stats     Stats
@@ -143,8 +144,10 @@ func Open(opts Options) (*Engine, error) {
 	if opts.Shards <= 0 || opts.Shards&(opts.Shards-1) != 0 || NumSlots%opts.Shards != 0 {
 		opts.Shards = DefaultShards
 	}
+	var wall *wallClock
 	if opts.Now == nil {
 		opts.Now = time.Now
+		wall = &wallClock{}
 	}
 	if opts.ActiveExpireHz == 0 {
 		opts.ActiveExpireHz = 10
@@ -158,6 +161,7 @@ func Open(opts Options) (*Engine, error) {
 		shardMask: uint32(opts.Shards - 1),
 		dbs:       opts.Databases,
 		now:       opts.Now,
+		wall:      wall,
 		log:       opts.Logger,
 	}
 	slotsPerShard := NumSlots / opts.Shards
@@ -240,7 +244,12 @@ func (e *Engine) Close() error {
 func (e *Engine) Databases() int { return e.dbs }
 
 // nowMs is the engine clock in Unix milliseconds.
-func (e *Engine) nowMs() int64 { return e.now().UnixMilli() }
+func (e *Engine) nowMs() int64 {
+	if e.wall != nil {
+		return e.wall.nowMs()
+	}
+	return e.now().UnixMilli()
+}
 
 // hashKey is 32-bit FNV-1a: cheap for short keys, allocation-free, and
 // identical on every run (see the slot constants).
