@@ -61,6 +61,8 @@ type Tx struct {
 	memBuf   [4]memRec
 	memIdx   map[*entry]int
 	memDelta int64
+	// memIdxSpare is an emptied memIdx kept for the next transaction.
+	memIdxSpare map[*entry]int
 }
 
 func (tx *Tx) reset() {
