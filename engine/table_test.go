@@ -83,3 +83,33 @@ func BenchmarkTableGet(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkTableGetMany looks up random keys among 1M spread over 16384
+// tables, as the keyspace holds them: lookups miss the cache, as in a
+// server.
+func BenchmarkTableGetMany(b *testing.B) {
+	const tables, perTable = 16384, 64
+	tbs := make([]*table, tables)
+	keys := make([][]byte, tables*perTable)
+	for i := range keys {
+		keys[i] = []byte(fmt.Sprintf("key:%012d", i))
+		t := i % tables
+		if tbs[t] == nil {
+			tbs[t] = newTable(0)
+		}
+		tbs[t].set(newStringEntry(keys[i], []byte("v"), 0), hashKey(keys[i]))
+	}
+	rng := rand.New(rand.NewPCG(1, 1))
+	order := make([]int, 1<<20)
+	for i := range order {
+		order[i] = rng.IntN(len(keys))
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		k := order[i&(1<<20-1)]
+		if tbs[k%tables].get(keys[k], hashKey(keys[k])) == nil {
+			b.Fatal("missing")
+		}
+	}
+}
