@@ -300,8 +300,16 @@ func TestHealCutsBack(t *testing.T) {
 	if n := len(fileBytes(t, mem, path)); n <= synced {
 		t.Fatalf("file %d bytes, synced %d", n, synced)
 	}
-	tg.Fail(vfs.ErrEIO, vfs.OpWrite) // healing writes fail now
-	time.Sleep(20 * time.Millisecond)
+	tg.Fail(vfs.ErrEIO, vfs.OpWrite, vfs.OpSync) // healing writes fail now
+	// A healing attempt cuts the file back, then fails to write. An attempt
+	// begun before the toggle may still have written; one begun after it
+	// has failed whole once the next attempt has started.
+	start := ops.Count()
+	for deadline := time.Now().Add(10 * time.Second); ops.Count() < start+2; time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("healing attempts stopped cutting the file back (%d truncations)", ops.Count())
+		}
+	}
 	if n := len(fileBytes(t, mem, path)); n != synced {
 		t.Fatalf("after failed healing attempts the file is %d bytes, want the synced %d", n, synced)
 	}
