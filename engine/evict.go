@@ -279,6 +279,13 @@ func (e *Engine) populatePool(p Policy) bool {
 // offer inserts a candidate into the pool if it ranks among the best.
 func (e *Engine) offer(score uint64, shard, db int, ent *entry, acc uint32) {
 	pool := e.evict.pool
+	if len(pool) == evictPoolSize && pool[0].score >= score {
+		// Worse than all of a full pool, as Redis checks first: the key's
+		// bytes (a cache miss) are not read. A pooled copy of this key
+		// keeps its older score; evictCandidate checks the key's access
+		// stamp before it evicts it.
+		return
+	}
 	key := ent.keyBytes()
 	// Already pooled: take it out, to insert it again where it now ranks.
 	for i := range pool {

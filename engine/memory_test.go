@@ -392,3 +392,34 @@ func TestLFUCounter(t *testing.T) {
 		t.Fatalf("freq after 10 minutes %d, want %d", f, hot-10)
 	}
 }
+
+// BenchmarkEvictLRU is one write past maxmemory and the eviction it
+// causes, under allkeys-lru with 200k keys: sampling, the pool, the
+// eviction.
+func BenchmarkEvictLRU(b *testing.B) {
+	e, err := Open(Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer e.Close()
+	val := make([]byte, 100)
+	set := func(k string) {
+		e.Update([][]byte{[]byte(k)}, func(tx *Tx) error {
+			_, err := tx.Set(0, []byte(k), val, SetArgs{})
+			return err
+		})
+	}
+	for i := 0; i < 200_000; i++ {
+		set(fmt.Sprint("key:", i))
+	}
+	e.SetMaxMemory(e.UsedMemory())
+	e.SetEvictionPolicy(AllKeysLRU)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		set(fmt.Sprint("new:", i))
+		if !e.FreeMemory() {
+			b.Fatal("nothing to evict")
+		}
+	}
+}
