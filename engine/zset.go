@@ -14,11 +14,11 @@ import (
 // The sorted-set type. A small set (at most zsetSmallEntries members, none
 // longer than zsetSmallValue bytes: Redis's zset-max-listpack-entries and
 // -value) is packed into one buffer (zpack.go), searched linearly for a
-// member as Redis searches its listpack; OBJECT ENCODING says "listpack". A set that
-// outgrows either limit becomes big for good ("skiplist"): a map from
-// member to score plus an order-statistic B+tree (zbtree.go) for ranks and
-// ranges, O(log n) each. Members are Go strings shared by the map and the
-// tree.
+// member as Redis searches its listpack; OBJECT ENCODING says "listpack".
+// A set that outgrows either limit becomes big for good ("skiplist"): a
+// map from member to score plus an order-statistic B+tree (zbtree.go) for
+// ranks and ranges, O(log n) each. Members are Go strings shared by the
+// map and the tree.
 
 const (
 	zsetSmallEntries = 128
