@@ -393,8 +393,8 @@ func (ent *entry) snapshotValue(dst []byte) (snapshot.Type, []byte, error) {
 	return snapshotValueMore(ent, dst)
 }
 
-// snapshotSizeHint is about the bytes of c's snapshot encoding (at least
-// them where the collection keeps its bytes packed).
+// snapshotSizeHint estimates the size of c's snapshot encoding, so that
+// the buffer is sized once (appends still grow it when it falls short).
 func snapshotSizeHint(c collection) int {
 	const count = 10 // the element count's varint
 	switch c := c.(type) {
