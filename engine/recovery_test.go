@@ -801,7 +801,13 @@ func rcDiskFailure(t *testing.T, seed uint64, mode wal.SyncPolicy, injErr error,
 			t.Fatalf("%s: LogErr() = %v, does not wrap %v", where, lerr, errno)
 		}
 		if i == 60 {
-			time.Sleep(250 * time.Millisecond) // let the committer's retries fail too
+			// Let the committer's retries fail too: two more failures.
+			f0 := e.LogStats().Failures
+			for deadline := time.Now().Add(10 * time.Second); e.LogStats().Failures < f0+2; time.Sleep(time.Millisecond) {
+				if time.Now().After(deadline) {
+					t.Fatalf("%s: the committer stopped retrying (%d failures)", where, e.LogStats().Failures)
+				}
+			}
 			if e.LogErr() == nil {
 				t.Fatalf("%s: LogErr() became nil while the disk still fails", where)
 			}
