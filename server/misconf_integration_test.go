@@ -161,9 +161,15 @@ func TestMisconfWhileLogFails(t *testing.T) {
 					t.Fatalf("%q while the disk fails: %q, want %q", cmd, r, misconf)
 				}
 			}
-			time.Sleep(300 * time.Millisecond) // the log's own retries fail as well
+			// The log's own retries fail as well: two more failures.
+			f0 := eng.LogStats().Failures
+			for deadline := time.Now().Add(10 * time.Second); eng.LogStats().Failures < f0+2; time.Sleep(time.Millisecond) {
+				if time.Now().After(deadline) {
+					t.Fatalf("the log stopped retrying (%d failures)", eng.LogStats().Failures)
+				}
+			}
 			if r := misconfDo(t, c, "SET", "refused5", "y"); r != misconf {
-				t.Fatalf("SET 300 ms into the failure: %q, want %q", r, misconf)
+				t.Fatalf("SET after the log's retries failed: %q, want %q", r, misconf)
 			}
 			// Reads are served.
 			if r := misconfDo(t, c, "GET", "before"); r != "$2\r\nv0\r\n" {
