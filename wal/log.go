@@ -582,8 +582,8 @@ func (l *Log) WaitWritten(ctx context.Context, lsn uint64) error {
 	return l.wait(ctx, lsn, false)
 }
 
-// wait is WaitSynced (synced) or WaitWritten. Only a wait for the fsync
-// asks the committer for one, or leads the commit under always.
+// wait is WaitSynced (synced) or WaitWritten. Either leads the commit
+// when it can (see lead); only a wait for the fsync asks for one.
 func (l *Log) wait(ctx context.Context, lsn uint64, synced bool) error {
 	yields := 0
 	l.mu.Lock()

@@ -16,10 +16,10 @@ import (
 // (the benchmarks here, a cache beside its application) that thread takes
 // a core from a client. A server that one core can carry answers 50
 // one-request-at-a-time clients a fifth to a quarter faster on one P than
-// on two (measured with redis-benchmark on two cores). When one P is saturated,
-// by a pipelined load or a background snapshot, more Ps help, and the
-// tuner adds one, keeps it only if the command rate rose, and drops it
-// again once the load fits in fewer.
+// on two (measured with redis-benchmark on two cores). When one P is
+// saturated, by a pipelined load or a background snapshot, more Ps help,
+// and the tuner adds one, keeps it only if the command rate rose, and
+// drops it again once the load fits in fewer.
 //
 // It is a process-wide setting, so only the binary runs it; tests and
 // embedders keep Go's default. GOMAXPROCS in the environment or
