@@ -7,6 +7,7 @@ import (
 	"io"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/cairn-db/cairn/snapshot"
 	"github.com/cairn-db/cairn/vfs"
@@ -272,5 +273,57 @@ func BenchmarkSnapshotValueBigList(b *testing.B) {
 		if _, _, err := ent.snapshotValue(nil); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// TestSnapshotDue: the save rules (Redis's `save <seconds> <changes>`)
+// start a snapshot once both hold, and not before; a snapshot resets the
+// count; a log grown past the growth rule starts one by itself.
+func TestSnapshotDue(t *testing.T) {
+	fs := vfs.NewMem()
+	e, err := snapOpen(t, fs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	// Times far from the clock: the snapshot loop, which reads the real
+	// clock, never finds a rule due meanwhile.
+	last := e.SaveStatus().LastSave
+	e.SetSaveRules([]SaveRule{{Seconds: 3600, Changes: 5}})
+	snapWrite(t, e, 0, 4)
+	for _, tc := range []struct {
+		at   time.Duration
+		want bool
+	}{{time.Hour - time.Second, false}, {time.Hour + time.Second, false}} {
+		if got := e.snapshotDue(last.Add(tc.at)); (got != "") != tc.want {
+			t.Fatalf("4 changes, %v after the last save: due %q, want %v", tc.at, got, tc.want)
+		}
+	}
+	snapWrite(t, e, 1, 1)
+	if got := e.snapshotDue(last.Add(time.Hour - time.Second)); got != "" {
+		t.Fatalf("5 changes, before the hour: due %q", got)
+	}
+	if got := e.snapshotDue(last.Add(time.Hour + time.Second)); got != "5 changes in 3600 seconds" {
+		t.Fatalf("5 changes, after the hour: due %q", got)
+	}
+	if err := e.Save(); err != nil {
+		t.Fatal(err)
+	}
+	if got := e.snapshotDue(time.Now().Add(2 * time.Hour)); got != "" {
+		t.Fatalf("no change since the save: due %q", got)
+	}
+
+	// The log's growth: by at least the last snapshot's size (100 %) and
+	// 1 byte. The loop starts the snapshot itself.
+	e.SetSaveRules(nil)
+	e.SetLogGrowth(100, 1)
+	saves := e.SaveStatus().Saves
+	for batch := 2; e.SaveStatus().Saves == saves; batch++ {
+		if batch > 1000 {
+			t.Fatalf("the log grew by %d bytes, the snapshot is %d: no snapshot started",
+				e.LogStats().BytesWritten, e.SaveStatus().LastSize)
+		}
+		snapWrite(t, e, batch, 20)
+		time.Sleep(10 * time.Millisecond) // polling: the loop looks every 100 ms
 	}
 }
