@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"sync"
 	"syscall"
 )
 
@@ -56,18 +57,50 @@ var Default FS = osFS{}
 
 type osFS struct{}
 
-type osFile struct{ *os.File }
+// osFile is a file of the operating system's filesystem.
+type osFile struct {
+	*os.File
+
+	// syncMu serialises Sync and SyncPolled, which uses ring.
+	syncMu sync.Mutex
+	// ring is set up by the first SyncPolled; ringErr is why it could not
+	// be, and SyncPolled then calls fdatasync itself.
+	ring    *syncRing
+	ringErr error
+}
 
 // Sync flushes the file's data, and the metadata needed to read it back
 // (its size), with fdatasync(2), as Redis does for its append-only file:
 // fsync(2) would also write back timestamps, a journal commit per call.
-func (f osFile) Sync() error {
+func (f *osFile) Sync() error {
+	return f.sync(false)
+}
+
+// SyncPolled is Sync, but the goroutine waits for the disk in Go's network
+// poller and leaves its thread and P to others (see syncRing). It costs
+// more CPU and latency for one fsync than Sync (a kernel worker does the
+// fsync and wakes the poller), and saves the runtime's thread hand-offs
+// when other goroutines have work meanwhile. Without io_uring it is Sync.
+func (f *osFile) SyncPolled() error {
+	return f.sync(true)
+}
+
+func (f *osFile) sync(polled bool) error {
 	rc, err := f.File.SyscallConn()
 	if err != nil {
 		return err
 	}
+	f.syncMu.Lock()
+	defer f.syncMu.Unlock()
+	if polled && f.ring == nil && f.ringErr == nil {
+		f.ring, f.ringErr = newSyncRing()
+	}
 	var serr error
 	if err := rc.Control(func(fd uintptr) {
+		if polled && f.ring != nil {
+			serr = f.ring.fdatasync(int(fd))
+			return
+		}
 		for {
 			serr = syscall.Fdatasync(int(fd))
 			if serr != syscall.EINTR {
@@ -83,10 +116,21 @@ func (f osFile) Sync() error {
 	return nil
 }
 
-// OSFile returns the underlying file, so that a reader can mmap it.
-func (f osFile) OSFile() *os.File { return f.File }
+// Close closes the file and its ring.
+func (f *osFile) Close() error {
+	f.syncMu.Lock()
+	if f.ring != nil {
+		f.ring.close()
+		f.ring = nil
+	}
+	f.syncMu.Unlock()
+	return f.File.Close()
+}
 
-func (f osFile) Size() (int64, error) {
+// OSFile returns the underlying file, so that a reader can mmap it.
+func (f *osFile) OSFile() *os.File { return f.File }
+
+func (f *osFile) Size() (int64, error) {
 	fi, err := f.File.Stat()
 	if err != nil {
 		return 0, err
@@ -99,7 +143,7 @@ func (osFS) Create(name string) (File, error) {
 	if err != nil {
 		return nil, err
 	}
-	return osFile{f}, nil
+	return &osFile{File: f}, nil
 }
 
 func (osFS) Open(name string) (File, error) {
@@ -107,7 +151,7 @@ func (osFS) Open(name string) (File, error) {
 	if err != nil {
 		return nil, err
 	}
-	return osFile{f}, nil
+	return &osFile{File: f}, nil
 }
 
 func (osFS) OpenReadWrite(name string) (File, error) {
@@ -115,7 +159,7 @@ func (osFS) OpenReadWrite(name string) (File, error) {
 	if err != nil {
 		return nil, err
 	}
-	return osFile{f}, nil
+	return &osFile{File: f}, nil
 }
 
 func (osFS) Remove(name string) error                    { return os.Remove(name) }

@@ -302,13 +302,31 @@ func (l *Log) setSegSize(size int64) {
 	l.mu.Unlock()
 }
 
+// polledSyncer is a file whose fsync can wait in Go's network poller
+// rather than in a blocked thread (vfs's files on Linux, with io_uring).
+type polledSyncer interface{ SyncPolled() error }
+
+// polledSyncMin is how many records an fsync must cover to wait for it in
+// the poller. A batch that large means concurrent writers, whose commands
+// the P can run during the fsync: under appendfsync always at 50 clients
+// that gave 5-8 % more writes (55k/s against 52k) and 8 % less CPU per
+// write. A lone writer has nothing to overlap, and the kernel worker's
+// hand-off cost one client 15 % (5,000 writes/s against 6,000); at 1, 4
+// and 16 clients this threshold measured the same as a blocking fsync.
+const polledSyncMin = 4
+
 // sync fsyncs the current segment; on success everything encoded is
 // durable and WaitSynced callers are woken. It reports success; on failure
 // the log is failing.
 func (l *Log) sync() bool {
 	c := &l.c
 	start := time.Now()
-	err := c.seg.f.Sync()
+	var err error
+	if ps, ok := c.seg.f.(polledSyncer); ok && c.encodedLSN-c.syncedLSN >= polledSyncMin {
+		err = ps.SyncPolled()
+	} else {
+		err = c.seg.f.Sync()
+	}
 	took := time.Since(start)
 	l.fsyncs.Add(1)
 	l.lastFsyncNs.Store(int64(took))
