@@ -39,3 +39,43 @@ func BenchmarkEvalSHADispatch(b *testing.B) {
 		})
 	}
 }
+
+// TestScriptArgTablesFresh checks that what a script does to KEYS and ARGV
+// never reaches the next script, now that setArgs refills the tables.
+func TestScriptArgTablesFresh(t *testing.T) {
+	s := New(Options{})
+	defer s.Close()
+	c := &client{s: s, authed: true}
+	eval := func(script string, args ...string) string {
+		c.out = c.out[:0]
+		cmd := [][]byte{[]byte("EVAL"), []byte(script)}
+		for _, a := range args {
+			cmd = append(cmd, []byte(a))
+		}
+		c.dispatch(cmd)
+		return string(c.out)
+	}
+	const show = "return {#KEYS, #ARGV, KEYS[1] or 'none', ARGV[1] or 'none', tostring(KEYS.f), tostring(getmetatable(ARGV)), tostring(KEYS[5])}"
+	fresh := func(keys, argv int, k1, a1 string) string {
+		return "*7\r\n:" + string(rune('0'+keys)) + "\r\n:" + string(rune('0'+argv)) + "\r\n" +
+			"$" + string(rune('0'+len(k1))) + "\r\n" + k1 + "\r\n$" + string(rune('0'+len(a1))) + "\r\n" + a1 + "\r\n" +
+			"$3\r\nnil\r\n$3\r\nnil\r\n$3\r\nnil\r\n"
+	}
+	for _, tc := range []struct{ name, script string }{
+		{"append", "table.insert(KEYS, 'x'); table.insert(ARGV, 'y'); table.insert(ARGV, 'z')"},
+		{"field", "KEYS.f = 1; ARGV.g = 2"},
+		{"sparse", "KEYS[5] = 'k5'; ARGV[9] = 'a9'"},
+		{"metatable", "setmetatable(ARGV, {__index = function() return 'meta' end})"},
+		{"remove", "KEYS[1] = nil; ARGV[1] = nil"},
+	} {
+		if got := eval(tc.script+"; return 1", "2", "k1", "k2", "a1"); got != ":1\r\n" {
+			t.Fatalf("%s: %q", tc.name, got)
+		}
+		if got, want := eval(show, "1", "b", "c", "d"), fresh(1, 2, "b", "c"); got != want {
+			t.Errorf("after %s: got %q, want %q", tc.name, got, want)
+		}
+		if got, want := eval(show, "0"), fresh(0, 0, "none", "none"); got != want {
+			t.Errorf("after %s, no arguments: got %q, want %q", tc.name, got, want)
+		}
+	}
+}

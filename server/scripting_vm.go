@@ -10,6 +10,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/cairn-db/cairn/engine"
 	lua "github.com/yuin/gopher-lua"
 )
 
@@ -21,6 +22,9 @@ type luaVM struct {
 	// globals is the real globals table; scripts see it through a
 	// read-only proxy (L.Env, _G).
 	globals *lua.LTable
+	// keysTable and argvTable are KEYS and ARGV of the last call (see
+	// setArgs).
+	keysTable, argvTable *lua.LTable
 	// readonly holds the proxies scripts see in place of the globals and
 	// library tables: rawset refuses them.
 	readonly map[*lua.LTable]bool
@@ -689,10 +693,11 @@ func parseReply(L *lua.LState, b []byte) (lua.LValue, []byte) {
 		t.RawSetString(field, lua.LString(line))
 		return t, rest
 	case ':':
-		n, _ := strconv.ParseInt(string(line), 10, 64)
+		n, _ := engine.ParseInt(line)
 		return lua.LNumber(n), rest
 	case '$':
-		n, _ := strconv.Atoi(string(line))
+		n64, _ := engine.ParseInt(line)
+		n := int(n64)
 		if n < 0 {
 			return lua.LFalse, rest
 		}
@@ -701,7 +706,8 @@ func parseReply(L *lua.LState, b []byte) (lua.LValue, []byte) {
 		}
 		return lua.LString(rest[:n]), rest[min(n+2, len(rest)):]
 	case '*':
-		n, _ := strconv.Atoi(string(line))
+		n64, _ := engine.ParseInt(line)
+		n := int(n64)
 		if n < 0 {
 			return lua.LFalse, rest
 		}
