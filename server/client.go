@@ -26,7 +26,9 @@ type client struct {
 	s  *Server
 	id int64
 	nc net.Conn
-	rd *respReader
+	// sock reads and writes nc (see sockIO).
+	sock io.ReadWriter
+	rd   *respReader
 	// out holds replies not yet written; flushed when the reader would
 	// block (end of a pipeline) or when it grows past maxPendingOutput.
 	out []byte
@@ -92,7 +94,11 @@ func (s *Server) newClient(nc net.Conn) *client {
 		laddr:   nc.LocalAddr().String(),
 		authed:  cfg.RequirePass == "",
 	}
-	c.rd = newRESPReader(nc, cfg.ProtoMaxBulkLen)
+	c.sock = io.ReadWriter(nc)
+	if sio := newSockIO(nc); sio != nil {
+		c.sock = sio
+	}
+	c.rd = newRESPReader(c.sock, cfg.ProtoMaxBulkLen)
 	c.rd.authed = c.authed
 	c.rd.beforeBlock = c.beforeRead
 	c.lastTouch.Store(time.Now().UnixMilli())
@@ -197,7 +203,7 @@ func (c *client) flush() error {
 		c.out = c.out[:0]
 		return err
 	}
-	n, err := c.nc.Write(c.out)
+	n, err := c.sock.Write(c.out)
 	c.s.stats.netOutput.Add(int64(n))
 	if cap(c.out) > maxPendingOutput*4 {
 		c.out = nil
