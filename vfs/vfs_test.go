@@ -1,6 +1,7 @@
 package vfs
 
 import (
+	"bytes"
 	"errors"
 	"os"
 	"path/filepath"
@@ -61,5 +62,47 @@ func TestSyncRingError(t *testing.T) {
 		if err := r.fdatasync(1 << 20); !errors.Is(err, syscall.EBADF) {
 			t.Fatalf("fdatasync of a closed descriptor: %v, want EBADF", err)
 		}
+	}
+}
+
+// TestWrite checks osFile.Write on both of its paths (raw system calls up
+// to maxRawWrite, the os package above) and in append mode, and that a
+// write to a closed file fails.
+func TestWrite(t *testing.T) {
+	name := filepath.Join(t.TempDir(), "f")
+	f, err := Default.Create(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var want []byte
+	for _, size := range []int{0, 1, 4096, maxRawWrite, maxRawWrite + 1} {
+		b := make([]byte, size)
+		for i := range b {
+			b[i] = byte(size + i)
+		}
+		if n, err := f.Write(b); n != size || err != nil {
+			t.Fatalf("Write of %d bytes: %d, %v", size, n, err)
+		}
+		want = append(want, b...)
+	}
+	f.Close()
+	if _, err := f.Write([]byte("x")); err == nil {
+		t.Fatal("Write to a closed file succeeded")
+	}
+	f, err = Default.OpenReadWrite(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.Write([]byte("tail")); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	want = append(want, "tail"...)
+	got, err := os.ReadFile(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Fatalf("read back %d bytes, want %d (or different bytes)", len(got), len(want))
 	}
 }
