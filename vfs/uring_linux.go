@@ -30,6 +30,8 @@ type syncRing struct {
 	rings []byte // the submission and completion rings (one mapping)
 	sqes  []byte // the submission entries
 	efd   *os.File
+	// efdRaw is efd's raw descriptor, read by waitEvent.
+	efdRaw syscall.RawConn
 
 	sqTail, sqMask, cqHead, cqTail, cqMask *uint32
 	sqArray                                unsafe.Pointer
@@ -105,6 +107,9 @@ func newSyncRing() (*syncRing, error) {
 	}
 	// A non-blocking descriptor: os.NewFile puts it in the network poller.
 	r.efd = os.NewFile(uintptr(efd), "io_uring eventfd")
+	if r.efdRaw, err = r.efd.SyscallConn(); err != nil {
+		return nil, err
+	}
 	efd32 := int32(efd)
 	if _, _, errno := unix.Syscall6(unix.SYS_IO_URING_REGISTER, uintptr(r.fd), ioringRegisterEventFD,
 		uintptr(unsafe.Pointer(&efd32)), 1, 0, 0); errno != 0 {
@@ -128,7 +133,8 @@ func (r *syncRing) fdatasync(fd int) error {
 	atomic.StoreUint32(r.sqTail, tail+1)
 	for {
 		// Submitting does not wait: the kernel hands the fsync to a worker.
-		_, _, errno := unix.Syscall6(unix.SYS_IO_URING_ENTER, uintptr(r.fd), 1, 0, 0, 0, 0)
+		// So the runtime need not know of the call (see osFile.Write).
+		_, _, errno := unix.RawSyscall6(unix.SYS_IO_URING_ENTER, uintptr(r.fd), 1, 0, 0, 0, 0)
 		if errno == syscall.EINTR {
 			continue
 		}
@@ -153,10 +159,33 @@ func (r *syncRing) fdatasync(fd int) error {
 		// The eventfd counts completions; a count left by an earlier
 		// completion that was reaped without reading it only costs one
 		// more turn of this loop.
-		if _, err := r.efd.Read(r.buf[:]); err != nil {
+		if err := r.waitEvent(); err != nil {
 			return err
 		}
 	}
+}
+
+// waitEvent waits in the poller until the eventfd is readable and reads
+// (resets) its count, with a raw read(2) as osFile.Write writes.
+func (r *syncRing) waitEvent() error {
+	var rerr error
+	err := r.efdRaw.Read(func(fd uintptr) bool {
+		_, _, e := unix.RawSyscall(unix.SYS_READ, fd, uintptr(unsafe.Pointer(&r.buf[0])), uintptr(len(r.buf)))
+		switch e {
+		case unix.EAGAIN:
+			return false
+		case unix.EINTR:
+			return false
+		case 0:
+		default:
+			rerr = e
+		}
+		return true
+	})
+	if err != nil {
+		return err
+	}
+	return rerr
 }
 
 func (r *syncRing) close() {
