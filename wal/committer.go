@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"io"
+	"runtime"
 	"time"
 
 	"github.com/golang/snappy"
@@ -311,8 +312,12 @@ type polledSyncer interface{ SyncPolled() error }
 // the P can run during the fsync: under appendfsync always at 50 clients
 // that gave 5-8 % more writes (55k/s against 52k) and 8 % less CPU per
 // write. A lone writer has nothing to overlap, and the kernel worker's
-// hand-off cost one client 15 % (5,000 writes/s against 6,000); at 1, 4
-// and 16 clients this threshold measured the same as a blocking fsync.
+// hand-off cost one client 15 % (5,000 writes/s against 6,000); at 1, 4 and
+// 16 clients this threshold measured the same as a blocking fsync.
+//
+// On one P every fsync is polled: a blocking one stalls every other
+// client until sysmon takes the P back, so the next batch is small again,
+// and 50 clients stayed at 8-13k writes/s instead of 48k.
 const polledSyncMin = 4
 
 // sync fsyncs the current segment; on success everything encoded is
@@ -322,7 +327,8 @@ func (l *Log) sync() bool {
 	c := &l.c
 	start := time.Now()
 	var err error
-	if ps, ok := c.seg.f.(polledSyncer); ok && c.encodedLSN-c.syncedLSN >= polledSyncMin {
+	concurrent := c.encodedLSN-c.syncedLSN >= polledSyncMin || runtime.GOMAXPROCS(0) == 1
+	if ps, ok := c.seg.f.(polledSyncer); ok && concurrent {
 		err = ps.SyncPolled()
 	} else {
 		err = c.seg.f.Sync()
