@@ -106,3 +106,24 @@ func TestWrite(t *testing.T) {
 		t.Fatalf("read back %d bytes, want %d (or different bytes)", len(got), len(want))
 	}
 }
+
+// TestSyncPolledWithoutRing checks the fallback where io_uring cannot be
+// set up: SyncPolled calls fdatasync itself and succeeds.
+func TestSyncPolledWithoutRing(t *testing.T) {
+	f, err := Default.Create(filepath.Join(t.TempDir(), "f"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	of := f.(*osFile)
+	of.ringErr = errors.New("io_uring: disabled for this test")
+	if _, err := f.Write([]byte("data")); err != nil {
+		t.Fatal(err)
+	}
+	if err := of.SyncPolled(); err != nil {
+		t.Fatalf("SyncPolled without a ring: %v", err)
+	}
+	if of.ring != nil {
+		t.Fatal("a ring was set up after its setup had failed")
+	}
+}
