@@ -170,17 +170,21 @@ func (r *syncRing) fdatasync(fd int) error {
 func (r *syncRing) waitEvent() error {
 	var rerr error
 	err := r.efdRaw.Read(func(fd uintptr) bool {
-		_, _, e := unix.RawSyscall(unix.SYS_READ, fd, uintptr(unsafe.Pointer(&r.buf[0])), uintptr(len(r.buf)))
-		switch e {
-		case unix.EAGAIN:
-			return false
-		case unix.EINTR:
-			return false
-		case 0:
-		default:
-			rerr = e
+		for {
+			_, _, e := unix.RawSyscall(unix.SYS_READ, fd, uintptr(unsafe.Pointer(&r.buf[0])), uintptr(len(r.buf)))
+			switch e {
+			case unix.EINTR:
+				// Retry now: waiting instead could miss the count, which
+				// the poller reports only when it changes.
+				continue
+			case unix.EAGAIN:
+				return false
+			case 0:
+			default:
+				rerr = e
+			}
+			return true
 		}
-		return true
 	})
 	if err != nil {
 		return err
