@@ -36,7 +36,9 @@ type syncRing struct {
 	sqTail, sqMask, cqHead, cqTail, cqMask *uint32
 	sqArray                                unsafe.Pointer
 	cqes                                   unsafe.Pointer
-	buf                                    [8]byte
+	// seq numbers the fsyncs (the entries' user_data).
+	seq uint64
+	buf [8]byte
 }
 
 // io_uring's ABI, from linux/io_uring.h.
@@ -128,7 +130,8 @@ func (r *syncRing) fdatasync(fd int) error {
 	sqe[0] = ioringOpFsync
 	*(*int32)(unsafe.Pointer(&sqe[4])) = int32(fd)
 	*(*uint32)(unsafe.Pointer(&sqe[28])) = ioringFsyncDatasync
-	*(*uint64)(unsafe.Pointer(&sqe[32])) = 1 // user_data
+	r.seq++
+	*(*uint64)(unsafe.Pointer(&sqe[32])) = r.seq // user_data
 	*(*uint32)(unsafe.Add(r.sqArray, 4*uintptr(idx))) = idx
 	atomic.StoreUint32(r.sqTail, tail+1)
 	for {
@@ -149,8 +152,14 @@ func (r *syncRing) fdatasync(fd int) error {
 		head := *r.cqHead
 		if head != atomic.LoadUint32(r.cqTail) {
 			cqe := unsafe.Add(r.cqes, cqeSize*uintptr(head&*r.cqMask))
+			userData := *(*uint64)(cqe)
 			res := *(*int32)(unsafe.Add(cqe, 8))
 			atomic.StoreUint32(r.cqHead, head+1)
+			if userData != r.seq {
+				// An earlier fsync whose wait ended in an error: its
+				// result must not pass for this one's.
+				continue
+			}
 			if res < 0 {
 				return syscall.Errno(-res)
 			}
