@@ -68,6 +68,23 @@ type osFile struct {
 	// be, and SyncPolled then calls fdatasync itself.
 	ring    *syncRing
 	ringErr error
+
+	// writeMu serialises the raw writes, whose buffer and outcome are
+	// wbuf, wn and werr (fields, so that a write allocates nothing).
+	writeMu sync.Mutex
+	raw     syscall.RawConn
+	wbuf    []byte
+	wn      int
+	werr    error
+	writeFn func(fd uintptr)
+}
+
+// newOSFile wraps f.
+func newOSFile(f *os.File) *osFile {
+	o := &osFile{File: f}
+	o.raw, _ = f.SyscallConn() // cannot fail for an open *os.File
+	o.writeFn = o.writeRaw
+	return o
 }
 
 // Sync flushes the file's data, and the metadata needed to read it back
@@ -87,10 +104,7 @@ func (f *osFile) SyncPolled() error {
 }
 
 func (f *osFile) sync(polled bool) error {
-	rc, err := f.File.SyscallConn()
-	if err != nil {
-		return err
-	}
+	rc := f.raw
 	f.syncMu.Lock()
 	defer f.syncMu.Unlock()
 	if polled && f.ring == nil && f.ringErr == nil {
@@ -144,7 +158,7 @@ func (osFS) Create(name string) (File, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &osFile{File: f}, nil
+	return newOSFile(f), nil
 }
 
 func (osFS) Open(name string) (File, error) {
@@ -152,7 +166,7 @@ func (osFS) Open(name string) (File, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &osFile{File: f}, nil
+	return newOSFile(f), nil
 }
 
 func (osFS) OpenReadWrite(name string) (File, error) {
@@ -160,7 +174,7 @@ func (osFS) OpenReadWrite(name string) (File, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &osFile{File: f}, nil
+	return newOSFile(f), nil
 }
 
 func (osFS) Remove(name string) error                    { return os.Remove(name) }
@@ -211,32 +225,36 @@ func (f *osFile) Write(b []byte) (int, error) {
 	if len(b) > maxRawWrite {
 		return f.File.Write(b)
 	}
-	rc, err := f.File.SyscallConn()
+	f.writeMu.Lock()
+	defer f.writeMu.Unlock()
+	f.wbuf, f.wn, f.werr = b, 0, nil
+	err := f.raw.Control(f.writeFn)
+	n, werr := f.wn, f.werr
+	f.wbuf = nil
 	if err != nil {
-		return 0, err
-	}
-	var n int
-	var werr error
-	if err := rc.Control(func(fd uintptr) {
-		for n < len(b) {
-			m, _, e := syscall.RawSyscall(syscall.SYS_WRITE, fd, uintptr(unsafe.Pointer(&b[n])), uintptr(len(b)-n))
-			switch {
-			case e == syscall.EINTR:
-				continue
-			case e != 0:
-				werr = e
-				return
-			case m == 0:
-				werr = io.ErrShortWrite
-				return
-			}
-			n += int(m)
-		}
-	}); err != nil {
 		return 0, err
 	}
 	if werr != nil {
 		return n, &os.PathError{Op: "write", Path: f.File.Name(), Err: werr}
 	}
 	return n, nil
+}
+
+// writeRaw is Write's callback: it writes all of f.wbuf.
+func (f *osFile) writeRaw(fd uintptr) {
+	b := f.wbuf
+	for f.wn < len(b) {
+		m, _, e := syscall.RawSyscall(syscall.SYS_WRITE, fd, uintptr(unsafe.Pointer(&b[f.wn])), uintptr(len(b)-f.wn))
+		switch {
+		case e == syscall.EINTR:
+			continue
+		case e != 0:
+			f.werr = e
+			return
+		case m == 0:
+			f.werr = io.ErrShortWrite
+			return
+		}
+		f.wn += int(m)
+	}
 }

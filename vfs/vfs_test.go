@@ -85,6 +85,10 @@ func TestWrite(t *testing.T) {
 		}
 		want = append(want, b...)
 	}
+	if allocs := testing.AllocsPerRun(100, func() { f.Write(want[:100]) }); allocs != 0 {
+		t.Errorf("a small Write allocates %v times", allocs)
+	}
+	want = append(want, bytes.Repeat(want[:100], 101)...) // AllocsPerRun's warm-up run too
 	f.Close()
 	if _, err := f.Write([]byte("x")); err == nil {
 		t.Fatal("Write to a closed file succeeded")
