@@ -18,31 +18,43 @@ func TestProcTuner(t *testing.T) {
 		windows []window
 	}{
 		{"one P carries the load: stays", 2, []window{
-			{0.85, 100e3, 1}, {0.86, 100e3, 1}, {0.5, 50e3, 1},
+			{0.55, 100e3, 1}, {0.56, 100e3, 1}, {0.3, 50e3, 1},
+		}},
+		{"busy but not saturated, a second P pays (latency-bound clients): kept", 2, []window{
+			{0.8, 90e3, 2},   // probe
+			{0.9, 95e3, 2},   // settling
+			{1.0, 105e3, 2},  // judged...
+			{1.0, 105e3, 2},  // ...over
+			{1.0, 105e3, 2},  // three windows: kept
+			{0.95, 105e3, 2}, // held, and too busy to drop
 		}},
 		{"saturated, a second P pays: kept", 2, []window{
 			{0.97, 500e3, 2}, // probe
 			{1.2, 520e3, 2},  // settling, not judged
-			{1.4, 800e3, 2},  // judged: kept
+			{1.4, 800e3, 2},  // judged...
+			{1.4, 800e3, 2},
+			{1.4, 800e3, 2}, // ...kept
 			{1.4, 800e3, 2},
 		}},
 		{"saturated, a second P does not pay: dropped, retried after a backoff", 2, []window{
 			{0.97, 500e3, 2},
 			{1.1, 400e3, 2},
-			{1.1, 450e3, 1},  // judged: dropped
+			{1.1, 450e3, 2},
+			{1.1, 450e3, 2},
+			{1.1, 450e3, 1},  // judged over three windows: dropped
 			{0.97, 500e3, 1}, // within the backoff: no probe
 			{0.97, 500e3, 1},
 		}},
 		{"one fewer suffices: dropped once the hold is over", 2, []window{
-			{0.97, 500e3, 2}, {1.2, 520e3, 2}, {1.4, 800e3, 2},
+			{0.97, 500e3, 2}, {1.2, 520e3, 2}, {1.4, 800e3, 2}, {1.4, 800e3, 2}, {1.4, 800e3, 2},
 			{0.5, 100e3, 2}, // held
 		}},
 		{"never above the cores", 1, []window{
 			{1.0, 500e3, 1}, {1.0, 500e3, 1},
 		}},
 		{"up to four, one at a time", 4, []window{
-			{0.95, 100e3, 2}, {1.5, 150e3, 2}, {1.9, 200e3, 2}, // probe, settle, kept
-			{1.9, 200e3, 3}, {2.5, 250e3, 3}, {2.9, 300e3, 3}, // again
+			{0.95, 100e3, 2}, {1.5, 150e3, 2}, {1.9, 200e3, 2}, {1.9, 200e3, 2}, {1.9, 200e3, 2}, // probe, settle, judge: kept
+			{1.9, 200e3, 3}, {2.5, 250e3, 3}, {2.9, 300e3, 3}, {2.9, 300e3, 3}, {2.9, 300e3, 3}, // again
 			{2.9, 300e3, 4},
 		}},
 	}
@@ -71,6 +83,8 @@ func TestProcTunerDropsAfterHold(t *testing.T) {
 	}
 	step(0.97, 500e3)
 	step(1.2, 520e3)
+	step(1.4, 800e3)
+	step(1.4, 800e3)
 	if got := step(1.4, 800e3); got != 2 {
 		t.Fatalf("probe not kept: %d Ps", got)
 	}
@@ -83,6 +97,8 @@ func TestProcTunerDropsAfterHold(t *testing.T) {
 	tu = newProcTuner(2)
 	step(0.97, 500e3)
 	step(1.0, 400e3)
+	step(1.0, 400e3)
+	step(1.0, 400e3)
 	step(1.0, 400e3) // dropped; retry after minBackoff
 	if tu.backoff != 2*minBackoff {
 		t.Fatalf("backoff after one failed probe: %v, want %v", tu.backoff, 2*minBackoff)
@@ -91,6 +107,8 @@ func TestProcTunerDropsAfterHold(t *testing.T) {
 	if got := step(0.97, 500e3); got != 2 {
 		t.Fatalf("no new probe after the backoff: %d Ps", got)
 	}
+	step(1.0, 400e3)
+	step(1.0, 400e3)
 	step(1.0, 400e3)
 	step(1.0, 400e3)
 	if tu.backoff != 4*minBackoff {
@@ -118,5 +136,31 @@ func TestProcTunerFloor(t *testing.T) {
 	}
 	if got := newProcTuner(1).step(now, 0, 0, 2); got != 1 {
 		t.Fatalf("floor above the cores: %d Ps", got)
+	}
+}
+
+// TestProcTunerKeepsWhatPaid: a P that paid is not given back while the
+// load that it paid for lasts, however little busier the Ps are than one;
+// it is once the rate falls well below.
+func TestProcTunerKeepsWhatPaid(t *testing.T) {
+	tu := newProcTuner(2)
+	now := time.Unix(0, 0)
+	step := func(busy, rate float64) int {
+		now = now.Add(tunerWindow)
+		return tu.step(now, busy, rate, 1)
+	}
+	step(0.8, 90e3) // probe
+	step(0.8, 95e3) // settling
+	step(0.78, 100e3)
+	step(0.78, 100e3)
+	step(0.78, 100e3) // judged over three windows: kept
+	now = now.Add(holdFor)
+	for i := range 50 {
+		if got := step(0.78, 100e3); got != 2 {
+			t.Fatalf("window %d after the hold, same load: %d Ps", i, got)
+		}
+	}
+	if got := step(0.4, 60e3); got != 1 {
+		t.Fatalf("the load fell to 60 %%: %d Ps, want 1", got)
 	}
 }
