@@ -327,8 +327,8 @@ func (l *Log) sync() bool {
 	c := &l.c
 	start := time.Now()
 	var err error
-	concurrent := c.encodedLSN-c.syncedLSN >= polledSyncMin || runtime.GOMAXPROCS(0) == 1
-	if ps, ok := c.seg.f.(polledSyncer); ok && concurrent {
+	if ps, ok := c.seg.f.(polledSyncer); ok &&
+		(c.encodedLSN-c.syncedLSN >= polledSyncMin || runtime.GOMAXPROCS(0) == 1) {
 		err = ps.SyncPolled()
 	} else {
 		err = c.seg.f.Sync()
