@@ -204,14 +204,23 @@ func (f *errorFile) ReadAt(p []byte, off int64) (int, error) {
 }
 
 func (f *errorFile) Write(p []byte) (int, error) {
+	return f.write(p, func(b []byte) (int, error) { return f.f.Write(b) })
+}
+
+// WriteAt is injected as OpWrite.
+func (f *errorFile) WriteAt(p []byte, off int64) (int, error) {
+	return f.write(p, func(b []byte) (int, error) { return f.f.WriteAt(b, off) })
+}
+
+func (f *errorFile) write(p []byte, write func([]byte) (int, error)) (int, error) {
 	short, err := inject(f.inj, OpWrite, f.name)
 	if err == nil {
-		return f.f.Write(p)
+		return write(p)
 	}
 	if short = min(max(short, 0), len(p)); short == 0 {
 		return 0, err
 	}
-	n, werr := f.f.Write(p[:short])
+	n, werr := write(p[:short])
 	if werr != nil {
 		return n, werr
 	}

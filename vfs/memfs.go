@@ -81,11 +81,14 @@ const tornMax = 512
 // then:
 //
 //   - without opts.KeepUnsynced, nothing more;
-//   - with it, if the current contents extend the synced contents (the file
-//     was only appended to since its Sync), a prefix of the unsynced tail:
-//     none (1 time in 4), all of it (1 in 4), or a length chosen uniformly
-//     from 0 to all (otherwise). If the file was truncated or rewritten since
-//     its Sync, nothing more is kept: it holds its synced contents exactly;
+//   - with it, a prefix of the unsynced changes, written over the synced
+//     contents: the changes run from the first byte where the current
+//     contents differ from the synced ones to the end of the current
+//     contents (for a file only appended to, its unsynced tail; for one
+//     written in place, from the first byte rewritten), and the prefix kept
+//     is none of them (1 time in 4), all (1 in 4), or a length chosen
+//     uniformly from 0 to all (otherwise). A truncation is never kept: a
+//     file cut shorter since its Sync keeps at least its synced length;
 //   - with opts.TearTail too, when at least one unsynced byte is kept, the
 //     last t kept bytes (t uniform in 1..min(kept, 512)) are replaced, all by
 //     zeros or all by random bytes (even chance). Synced bytes are never torn.
@@ -126,8 +129,14 @@ func crashNode(n *memNode, opts CrashOptions, seen map[*memNode]*memNode) *memNo
 func crashImage(n *memNode, opts CrashOptions) []byte {
 	img := bytes.Clone(n.synced)
 	rng := opts.KeepUnsynced
-	tail, extends := bytes.CutPrefix(n.data, n.synced)
-	if rng == nil || !extends || len(tail) == 0 {
+	// The unsynced changes start where the contents first differ from
+	// the synced ones.
+	d := 0
+	for d < len(n.data) && d < len(n.synced) && n.data[d] == n.synced[d] {
+		d++
+	}
+	tail := n.data[d:]
+	if rng == nil || len(tail) == 0 {
 		return img
 	}
 	var k int
@@ -139,9 +148,12 @@ func crashImage(n *memNode, opts CrashOptions) []byte {
 	default:
 		k = rng.IntN(len(tail) + 1)
 	}
-	img = append(img, tail[:k]...)
+	if grow := d + k - len(img); grow > 0 {
+		img = append(img, make([]byte, grow)...)
+	}
+	copy(img[d:], tail[:k])
 	if opts.TearTail && k > 0 {
-		torn := img[len(img)-1-rng.IntN(min(k, tornMax)):]
+		torn := img[d+k-1-rng.IntN(min(k, tornMax)) : d+k]
 		if rng.IntN(2) == 0 {
 			clear(torn)
 		} else {
@@ -249,7 +261,7 @@ func (fs *MemFS) OpenReadWrite(name string) (File, error) {
 	if n.isDir {
 		return nil, &os.PathError{Op: "open", Path: name, Err: syscall.EISDIR}
 	}
-	return &memFile{fs: fs, n: n, name: name, writable: true, append: true}, nil
+	return &memFile{fs: fs, n: n, name: name, writable: true}, nil
 }
 
 // Remove implements FS.
@@ -407,11 +419,9 @@ type memFile struct {
 	// n is the node opened; it stays valid if its name goes away.
 	n    *memNode
 	name string
-	// writable is false for Open; append is true for OpenReadWrite, whose
-	// writes go at the end.
-	writable, append bool
-	// pos is the offset of the next Read, and of the next Write unless
-	// append.
+	// writable is false for Open.
+	writable bool
+	// pos is the offset of the next Read and of the next Write.
 	pos int
 	// closed is set by Close; every later call fails.
 	closed bool
@@ -476,17 +486,32 @@ func (f *memFile) Write(p []byte) (int, error) {
 	if err := f.check("write", true, true); err != nil {
 		return 0, err
 	}
-	if f.append {
-		f.pos = len(f.n.data)
+	f.writeAt(p, f.pos)
+	f.pos += len(p)
+	return len(p), nil
+}
+
+func (f *memFile) WriteAt(p []byte, off int64) (int, error) {
+	f.fs.mu.Lock()
+	defer f.fs.mu.Unlock()
+	if err := f.check("write", true, true); err != nil {
+		return 0, err
 	}
-	end := f.pos + len(p)
+	if off < 0 {
+		return 0, &os.PathError{Op: "write", Path: f.name, Err: os.ErrInvalid}
+	}
+	f.writeAt(p, int(off))
+	return len(p), nil
+}
+
+// writeAt writes p at off. Callers hold fs.mu.
+func (f *memFile) writeAt(p []byte, off int) {
+	end := off + len(p)
 	if grow := end - len(f.n.data); grow > 0 {
-		// Zero-fills any gap left by a Truncate below pos.
+		// Zero-fills any gap between the end and off.
 		f.n.data = append(f.n.data, make([]byte, grow)...)
 	}
-	copy(f.n.data[f.pos:], p)
-	f.pos = end
-	return len(p), nil
+	copy(f.n.data[off:], p)
 }
 
 // Sync makes the contents durable; on a directory, it syncs the entries, as

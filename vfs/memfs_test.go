@@ -305,25 +305,38 @@ func TestKeepUnsynced(t *testing.T) {
 	}
 }
 
-// A file truncated since its Sync has no unsynced tail: KeepUnsynced keeps
-// nothing of it, and the crash image is the synced contents exactly.
+// A file written in place since its Sync keeps, at a crash, a prefix of
+// the changes from the first byte rewritten; a truncation is not kept.
 func TestKeepUnsyncedRewritten(t *testing.T) {
 	fs := NewMem()
 	writeFile(t, fs, "a", "hello", true)
+	writeFile(t, fs, "b", "hello", true)
 	must(t, fs.SyncDir("/"))
 	f, err := fs.OpenReadWrite("a")
 	must(t, err)
-	must(t, f.Truncate(5))
-	_, err = f.Write([]byte(" world"))
+	_, err = f.WriteAt([]byte("J"), 0)
 	must(t, err)
-	must(t, f.Truncate(1))
-	_, err = f.Write([]byte("ELLO WORLD"))
+	_, err = f.WriteAt([]byte("y"), 4)
 	must(t, err)
-	for seed := uint64(0); seed < 50; seed++ {
-		opts := CrashOptions{KeepUnsynced: rand.New(rand.NewPCG(seed, 1)), TearTail: true}
-		if got, _ := readFile(t, fs.CrashClone(opts), "a"); got != "hello" {
-			t.Fatalf("seed %d: a = %q after crash, want %q", seed, got, "hello")
+	g, err := fs.OpenReadWrite("b")
+	must(t, err)
+	must(t, g.Truncate(2))
+	seen := map[string]int{}
+	for seed := uint64(0); seed < 100; seed++ {
+		c := fs.CrashClone(CrashOptions{KeepUnsynced: rand.New(rand.NewPCG(seed, 1))})
+		got, _ := readFile(t, c, "a")
+		switch got {
+		case "hello", "Jello", "Jelly":
+			seen[got]++
+		default:
+			t.Fatalf("seed %d: a = %q after crash, want hello, Jello or Jelly", seed, got)
 		}
+		if got, _ := readFile(t, c, "b"); got != "hello" {
+			t.Fatalf("seed %d: b = %q after crash, want the synced hello", seed, got)
+		}
+	}
+	if len(seen) != 3 {
+		t.Errorf("crash images seen %v, want all three", seen)
 	}
 }
 
@@ -346,12 +359,14 @@ func TestMemSemantics(t *testing.T) {
 	f, err := fs.OpenReadWrite("/./a")
 	must(t, err)
 	buf := make([]byte, 2)
-	_, err = f.Read(buf) // moves the read offset; writes still append
+	_, err = f.Read(buf) // moves the offset, where Write then writes
 	must(t, err)
-	_, err = f.Write([]byte("!!"))
+	_, err = f.Write([]byte("e!"))
+	must(t, err)
+	_, err = f.WriteAt([]byte("!"), 4)
 	must(t, err)
 	if got, _ := readFile(t, fs, "a"); got != "bye!!" {
-		t.Errorf("OpenReadWrite did not append: %q", got)
+		t.Errorf("Write after Read, then WriteAt(4): %q, want bye!!", got)
 	}
 	n, err := f.ReadAt(buf, 3)
 	if n != 2 || err != nil || string(buf) != "!!" {
@@ -463,7 +478,9 @@ func TestMemConcurrent(t *testing.T) {
 					t.Error(err)
 					return
 				}
-				f.Write([]byte("x"))
+				if size, err := f.Size(); err == nil {
+					f.WriteAt([]byte("x"), size)
+				}
 				f.Sync()
 				f.Close()
 			}

@@ -20,6 +20,7 @@ type File interface {
 	io.Reader
 	io.ReaderAt
 	io.Writer
+	io.WriterAt
 	io.Closer
 	// Sync makes the file's contents durable (fsync).
 	Sync() error
@@ -36,8 +37,9 @@ type FS interface {
 	Create(name string) (File, error)
 	// Open opens an existing file read-only.
 	Open(name string) (File, error)
-	// OpenReadWrite opens an existing file for reading and writing; writes
-	// go at the end of the file (append).
+	// OpenReadWrite opens an existing file for reading and writing, not
+	// for appending: Write writes at the file's offset, which starts at 0,
+	// and WriteAt where it is told.
 	OpenReadWrite(name string) (File, error)
 	// Remove removes a file or an empty directory.
 	Remove(name string) error
@@ -69,11 +71,13 @@ type osFile struct {
 	ring    *syncRing
 	ringErr error
 
-	// writeMu serialises the raw writes, whose buffer and outcome are
-	// wbuf, wn and werr (fields, so that a write allocates nothing).
+	// writeMu serialises the raw writes, whose buffer, offset (-1: the
+	// file's offset) and outcome are wbuf, woff, wn and werr (fields, so
+	// that a write allocates nothing).
 	writeMu sync.Mutex
 	raw     syscall.RawConn
 	wbuf    []byte
+	woff    int64
 	wn      int
 	werr    error
 	writeFn func(fd uintptr)
@@ -170,7 +174,7 @@ func (osFS) Open(name string) (File, error) {
 }
 
 func (osFS) OpenReadWrite(name string) (File, error) {
-	f, err := os.OpenFile(name, os.O_RDWR|os.O_APPEND, 0)
+	f, err := os.OpenFile(name, os.O_RDWR, 0)
 	if err != nil {
 		return nil, err
 	}
@@ -225,9 +229,24 @@ func (f *osFile) Write(b []byte) (int, error) {
 	if len(b) > maxRawWrite {
 		return f.File.Write(b)
 	}
+	return f.write(b, -1)
+}
+
+// WriteAt writes b at offset off (pwrite(2)), as Write does: raw up to 64
+// KiB. The log writes its frames so into segments filled with zeros in
+// advance.
+func (f *osFile) WriteAt(b []byte, off int64) (int, error) {
+	if len(b) > maxRawWrite || off < 0 {
+		return f.File.WriteAt(b, off)
+	}
+	return f.write(b, off)
+}
+
+// write writes b raw, at off, or at the file's offset if off is -1.
+func (f *osFile) write(b []byte, off int64) (int, error) {
 	f.writeMu.Lock()
 	defer f.writeMu.Unlock()
-	f.wbuf, f.wn, f.werr = b, 0, nil
+	f.wbuf, f.woff, f.wn, f.werr = b, off, 0, nil
 	err := f.raw.Control(f.writeFn)
 	n, werr := f.wn, f.werr
 	f.wbuf = nil
@@ -240,11 +259,18 @@ func (f *osFile) Write(b []byte) (int, error) {
 	return n, nil
 }
 
-// writeRaw is Write's callback: it writes all of f.wbuf.
+// writeRaw is write's callback: it writes all of f.wbuf.
 func (f *osFile) writeRaw(fd uintptr) {
 	b := f.wbuf
 	for f.wn < len(b) {
-		m, _, e := syscall.RawSyscall(syscall.SYS_WRITE, fd, uintptr(unsafe.Pointer(&b[f.wn])), uintptr(len(b)-f.wn))
+		var m uintptr
+		var e syscall.Errno
+		if f.woff < 0 {
+			m, _, e = syscall.RawSyscall(syscall.SYS_WRITE, fd, uintptr(unsafe.Pointer(&b[f.wn])), uintptr(len(b)-f.wn))
+		} else {
+			m, _, e = syscall.RawSyscall6(syscall.SYS_PWRITE64, fd, uintptr(unsafe.Pointer(&b[f.wn])), uintptr(len(b)-f.wn),
+				uintptr(f.woff+int64(f.wn)), 0, 0)
+		}
 		switch {
 		case e == syscall.EINTR:
 			continue

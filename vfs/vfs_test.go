@@ -97,8 +97,11 @@ func TestWrite(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := f.Write([]byte("tail")); err != nil {
+	if _, err := f.WriteAt([]byte("tail"), int64(len(want))); err != nil {
 		t.Fatal(err)
+	}
+	if allocs := testing.AllocsPerRun(100, func() { f.WriteAt(want[:4], 0) }); allocs != 0 {
+		t.Errorf("a small WriteAt allocates %v times", allocs)
 	}
 	f.Close()
 	want = append(want, "tail"...)

@@ -185,16 +185,18 @@ func (l *Log) failing() bool {
 func (l *Log) commitBatch(batch []byte, first, count uint64) {
 	c := &l.c
 	l.records.Add(int64(count))
-	if c.seg != nil && c.seg.size >= l.segSize {
-		// Rotate. The full segment must be wholly fsynced before the next
-		// one exists: a reader takes a valid later segment as proof of
-		// that, and LSNs stay dense across segments after a crash.
-		if c.encodedLSN == c.syncedLSN || l.sync() {
+	if c.seg != nil && (c.seg.size >= l.segSize || (c.seg.alloc <= c.seg.size && l.prealloc.ready.Load())) {
+		// Rotate: the segment is full, or it is a plain one and a
+		// preallocated one is ready. The old segment must be wholly
+		// fsynced, and cut to its frames, before the next one exists: a
+		// reader takes a valid later segment as proof of that, and LSNs
+		// stay dense across segments after a crash.
+		if l.endSegment() {
 			c.seg.close()
 			c.seg = nil
 		}
-		// If the fsync failed, the batch joins the unsynced frames of the
-		// full segment; heal writes them all there.
+		// If that failed, the batch joins the unsynced frames of the
+		// old segment; heal writes them all there.
 	}
 	if c.encodedLSN == c.syncedLSN {
 		c.unsyncedFirst = first
@@ -230,16 +232,34 @@ func (l *Log) commitBatch(batch []byte, first, count uint64) {
 		return // heal writes them
 	}
 	if c.seg == nil {
-		seg, err := createSegment(l.fs, l.dir, c.unsyncedFirst)
+		f, size := l.takePreallocated()
+		seg, err := createSegment(l.fs, l.dir, c.unsyncedFirst, f, size)
 		if err != nil {
 			l.fail(err)
 			return
 		}
 		l.addSegment(seg)
+		l.preallocateNext()
 	}
 	if l.writeUnsynced() {
 		l.frames.Add(int64(frames))
 	}
+}
+
+// endSegment makes the current segment final before the next one is
+// begun: cut to its frames if it was preallocated, and wholly fsynced. It
+// reports success; on failure the log is failing.
+func (l *Log) endSegment() bool {
+	c := &l.c
+	if c.seg.alloc > c.seg.size {
+		if err := c.seg.f.Truncate(c.seg.size); err != nil {
+			l.fail(fmt.Errorf("wal: truncate %s to %d: %w", c.seg.path, c.seg.size, err))
+			return false
+		}
+		c.seg.alloc = c.seg.size
+		return l.sync() // the cut must be durable too
+	}
+	return c.encodedLSN == c.syncedLSN || l.sync()
 }
 
 // splitRecords returns the longest prefix of batch made of whole records
@@ -274,7 +294,7 @@ func (l *Log) addSegment(seg *segment) {
 // failure the log is failing.
 func (l *Log) writeUnsynced() bool {
 	c := &l.c
-	n, err := c.seg.f.Write(c.unsynced[c.written:])
+	n, err := c.seg.f.WriteAt(c.unsynced[c.written:], c.seg.size)
 	c.seg.size += int64(n)
 	c.written += n
 	l.bytesWritten.Add(int64(n))
@@ -394,7 +414,7 @@ func (l *Log) heal() bool {
 	c := &l.c
 	c.lastAttempt = time.Now()
 	if c.seg == nil {
-		seg, err := createSegment(l.fs, l.dir, c.syncedLSN+1)
+		seg, err := createSegment(l.fs, l.dir, c.syncedLSN+1, nil, 0)
 		if err != nil {
 			l.fail(err)
 			return false
@@ -436,12 +456,26 @@ func (l *Log) closeIfDrained() bool {
 	l.state = stateClosed
 	l.mu.Unlock()
 	var err error
-	if c.seg != nil && c.needMark && c.encodedLSN == c.syncedLSN {
+	if c.seg != nil && c.encodedLSN == c.syncedLSN && c.seg.alloc > c.seg.size {
+		// Leave no zeros behind: a closed log's files hold frames only.
+		// The fsync below (or this one, without a mark) makes it durable;
+		// a reader takes zeros at the end of the last segment for the
+		// end of the log anyway.
+		if err = c.seg.f.Truncate(c.seg.size); err == nil && !c.needMark {
+			err = c.seg.f.Sync()
+			l.fsyncs.Add(1)
+		}
+		if err != nil {
+			err = fmt.Errorf("wal: truncate %s to %d: %w", c.seg.path, c.seg.size, err)
+		}
+		c.seg.alloc = c.seg.size
+	}
+	if err == nil && c.seg != nil && c.needMark && c.encodedLSN == c.syncedLSN {
 		// The mark's durable offset vouches for every frame before it, so
 		// that damage to them is corruption rather than a torn tail.
 		mark := appendFrame(nil, frameHeader{typ: frameMark, first: c.encodedLSN + 1, durable: uint64(c.seg.synced)}, nil)
 		var n int
-		if n, err = c.seg.f.Write(mark); err == nil {
+		if n, err = c.seg.f.WriteAt(mark, c.seg.size); err == nil {
 			c.seg.size += int64(n)
 			err = c.seg.f.Sync()
 			l.fsyncs.Add(1)

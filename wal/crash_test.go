@@ -77,7 +77,7 @@ func (h *history) checkPrefix(t testing.TB, got []rec, mustHave uint64, what str
 func TestGroupCommit(t *testing.T) {
 	mem := vfs.NewMem()
 	fs := vfs.NewError(mem, slowSync(time.Millisecond))
-	opts := Options{FS: fs, Dir: "/wal", Sync: SyncAlways, SegmentSize: 256 << 10}
+	opts := Options{FS: fs, Dir: "/wal", Sync: SyncAlways, SegmentSize: 16 << 10, Preallocate: true}
 	l, _, _ := openLog(t, opts, 0)
 	h := newHistory()
 	const writers, each = 64, 30
@@ -168,8 +168,10 @@ func crashRun(t *testing.T, s uint64) {
 		Sync:          SyncPolicy(rng.IntN(3)),
 		SegmentSize:   int64(512 + rng.IntN(64<<10)),
 		CompressAbove: []int{-1, 1, 100, 4096}[rng.IntN(4)],
+		Preallocate:   rng.IntN(2) == 0,
 	}
-	t.Logf("policy %v, segment size %d, compress above %d, slow fsync %v", opts.Sync, opts.SegmentSize, opts.CompressAbove, slow)
+	t.Logf("policy %v, segment size %d, compress above %d, slow fsync %v, preallocate %v",
+		opts.Sync, opts.SegmentSize, opts.CompressAbove, slow, opts.Preallocate)
 	h := newHistory()
 	crashes := 0
 	// crash takes a crash image and checks it at once (on a copy, so

@@ -21,6 +21,16 @@
 // Options.SegmentSize. Segments wholly covered by a snapshot are removed
 // with RemoveSegmentsThrough.
 //
+// With Options.Preallocate, under SyncAlways, the next segment is prepared
+// in the background as "next.log.tmp": filled with zeros to SegmentSize
+// and fsynced, then renamed when the log moves on, so that frames are
+// written over fsynced zeros and an fsync writes their data only, not the
+// file's size (see preallocated). A plain segment is left for a prepared
+// one as soon as one is ready. A segment is cut to its frames before the
+// next one begins, and the last one at Close, so zeros can only be found
+// at the end of the last segment, where a reader takes them for the end
+// of the log. A "next.log.tmp" left by a crash is removed at Open.
+//
 // # Format
 //
 // All integers are little-endian; every checksum is CRC-32C (Castagnoli).
@@ -49,7 +59,9 @@
 //	snappy:       the raw payload, snappy block format, as a whole
 //
 // Type 0 is never written, so a header of zeros is unwritten space (a file
-// the filesystem extended but never filled), not data. A frame holds count
+// the filesystem extended but never filled, or a prepared segment's
+// zeros), not data: zeros from a frame boundary to the end of the last
+// segment end the log; zeros anywhere else are damage. A frame holds count
 // records with LSNs first, first+1, …; LSNs are dense across frames and
 // segments. A mark (type 3: no records, no payload) is written after the
 // final fsync at Close. A skip (type 4: no payload) declares its count LSNs

@@ -54,10 +54,11 @@ func TestFailureAndHeal(t *testing.T) {
 			t.Run(tc.name+"/"+policy.String(), func(t *testing.T) {
 				mem := vfs.NewMem()
 				var tg vfs.Toggle
-				opts := Options{FS: vfs.NewError(mem, &tg), Dir: "/wal", Sync: policy, SegmentSize: 2000}
+				opts := Options{FS: vfs.NewError(mem, &tg), Dir: "/wal", Sync: policy, SegmentSize: 2000, Preallocate: true}
 				logger, logs := logBuffer()
 				opts.Logger = logger
 				l, _, _ := openLog(t, opts, 0)
+				waitPrepared(l) // under always: the first segment is a prepared one
 				h := newHistory()
 				add := func(n int, wait bool) error {
 					var last uint64

@@ -76,6 +76,11 @@ type Options struct {
 	// Logger receives warnings (torn tails) and errors (failing disk).
 	// Default slog.Default().
 	Logger *slog.Logger
+	// Preallocate, while the policy is SyncAlways, keeps the next segment
+	// prepared beside the one being written, filled with zeros, so that
+	// frames are written over fsynced zeros rather than appended (see
+	// preallocated): up to SegmentSize more bytes on disk. Default off.
+	Preallocate bool
 }
 
 const (
@@ -253,6 +258,9 @@ type Log struct {
 	// c is the committer's own state; only its goroutine touches it (and
 	// Replay, before starting it).
 	c committer
+
+	// prealloc is the next segment, prepared under SyncAlways.
+	prealloc preallocated
 }
 
 // Open prepares the log in opts.Dir, creating the directory if missing.
@@ -289,11 +297,15 @@ func Open(opts Options) (*Log, error) {
 		retry:         retryInterval,
 		frameTarget:   frameTarget,
 		policy:        opts.Sync,
+		prealloc:      preallocated{enabled: opts.Preallocate},
 		changed:       make(chan struct{}),
 		kick:          make(chan struct{}, 1),
 		done:          make(chan struct{}),
 	}
 	l.space.L = &l.mu
+	if err := removeLeftoverPreallocated(l.fs, dir); err != nil {
+		return nil, fmt.Errorf("wal: %w", err)
+	}
 	refs, err := listSegments(l.fs, dir)
 	if err != nil {
 		return nil, fmt.Errorf("wal: %w", err)
@@ -367,13 +379,15 @@ func (l *Log) Replay(after uint64, fn func(lsn uint64, rec []byte) error) (Repla
 	l.mu.Unlock()
 	info, err := l.replay(after, fn)
 	l.mu.Lock()
-	defer l.mu.Unlock()
 	if err != nil {
 		l.state = stateOpen // a caller may repair and try again
+		l.mu.Unlock()
 		return info, err
 	}
 	l.state = stateRunning
+	l.mu.Unlock()
 	go l.run()
+	l.preallocate()
 	return info, nil
 }
 
@@ -445,12 +459,14 @@ func (l *Log) replay(after uint64, fn func(lsn uint64, rec []byte) error) (Repla
 		}
 	}
 	segs := make([]segStat, 0, keep)
+	lastAlloc := int64(0)
 	for i := 0; i < keep; i++ {
 		si := r.info.Segments[i]
-		segs = append(segs, segStat{path: si.File, first: si.Name, size: si.Bytes})
+		segs = append(segs, segStat{path: si.File, first: si.Name, size: si.Bytes - si.Unwritten})
+		lastAlloc = si.Bytes
 	}
 	if keep > 0 && endSize >= 0 && r.info.Damage != nil {
-		segs[keep-1].size = endSize
+		segs[keep-1].size, lastAlloc = endSize, endSize
 	}
 
 	next := max(r.next, 1)
@@ -469,7 +485,7 @@ func (l *Log) replay(after uint64, fn func(lsn uint64, rec []byte) error) (Repla
 			f.Close()
 			return info, fmt.Errorf("wal: fsync %s: %w", last.path, err)
 		}
-		c.seg = &segment{path: last.path, first: last.first, f: f, size: last.size, synced: last.size}
+		c.seg = &segment{path: last.path, first: last.first, f: f, size: last.size, synced: last.size, alloc: lastAlloc}
 		c.needMark = !r.endMarked || r.info.Damage != nil
 		if after >= next {
 			// The caller's snapshot is newer than the log: the LSNs up to
@@ -482,7 +498,7 @@ func (l *Log) replay(after uint64, fn func(lsn uint64, rec []byte) error) (Repla
 				buf = appendFrame(buf, frameHeader{typ: frameSkip, count: uint32(n), first: first, durable: uint64(last.size)}, nil)
 				first += n
 			}
-			_, err := f.Write(buf)
+			_, err := f.WriteAt(buf, last.size)
 			if err == nil {
 				err = f.Sync()
 			}
@@ -683,8 +699,12 @@ func (l *Log) Err() error {
 func (l *Log) SetSyncPolicy(p SyncPolicy) {
 	l.mu.Lock()
 	l.policy = p
+	running := l.state == stateRunning
 	l.mu.Unlock()
 	l.wake()
+	if running {
+		l.preallocate()
+	}
 }
 
 // Stats returns the log's counters.
@@ -739,6 +759,7 @@ func (l *Log) Close() error {
 	l.mu.Unlock()
 	l.wake()
 	<-l.done
+	l.closePreallocated()
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.closeErr

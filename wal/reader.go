@@ -1,6 +1,7 @@
 package wal
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -33,6 +34,9 @@ type SegmentInfo struct {
 	Name uint64
 	// Bytes is the file's size.
 	Bytes int64
+	// Unwritten counts the zeros at the end of the last segment: space
+	// prepared for frames (see preallocated), not damage.
+	Unwritten int64
 	// Frames and Records count what was read in order, before any damage;
 	// Compressed counts the snappy frames among Frames.
 	Frames, Records, Compressed int
@@ -336,6 +340,18 @@ func (s *scanner) readSegment(r *scanResult, i int, ref segRef, si *SegmentInfo)
 		if err != nil {
 			return err
 		}
+		if st == frameZeros && i == len(r.refs)-1 {
+			// Zeros from here to the end of the last segment are the
+			// space it was prepared with: the log ends here.
+			end, err := s.zeroEnd(off)
+			if err != nil {
+				return err
+			}
+			if end == s.w.size {
+				si.Unwritten = end - off
+				break
+			}
+		}
 		if st != frameOK {
 			return s.damage(r, i, si, off, reason, off+1)
 		}
@@ -423,6 +439,17 @@ func (s *scanner) evidence(r *scanResult, from int64) error {
 		if err != nil {
 			return err
 		}
+		if len(hb) > 8 && hb[8] == 0 {
+			// No frame has type 0: none starts at an offset whose type
+			// byte lies in this run of zeros (a preallocated segment's
+			// unwritten space, say), so pass over it at once.
+			end, err := s.zeroEnd(off + 8)
+			if err != nil {
+				return err
+			}
+			off = max(off+1, end-8)
+			continue
+		}
 		h := peekFrameHeader(hb)
 		if plausibleHeader(h, off) != "" || off+frameHeaderSize+int64(h.length) > s.w.size {
 			off++
@@ -454,6 +481,26 @@ func (s *scanner) evidence(r *scanResult, from int64) error {
 		off += int64(len(frame))
 	}
 	return nil
+}
+
+// zeroEnd returns the end of the run of zero bytes that starts at off in
+// the current file (off itself if that byte is not zero).
+func (s *scanner) zeroEnd(off int64) (int64, error) {
+	for off < s.w.size {
+		b, err := s.w.get(off, readChunk)
+		if err != nil {
+			return off, err
+		}
+		if len(b) == 0 {
+			break
+		}
+		rest := bytes.TrimLeft(b, "\x00")
+		off += int64(len(b) - len(rest))
+		if len(rest) > 0 {
+			break
+		}
+	}
+	return off, nil
 }
 
 // peekHeaderLSN returns the first-LSN field of a segment header.

@@ -19,26 +19,47 @@ type segment struct {
 	// write or fsync, only [0, synced) is trusted.
 	size   int64
 	synced int64
+	// alloc is the file's size: more than size when the segment was
+	// prepared filled with zeros (see preallocated), frames being written
+	// over them.
+	alloc int64
 }
 
 // createSegment creates the segment whose first LSN is first, durably:
 // when it returns without error, the file exists with a valid header, and
-// will exist after a crash.
-func createSegment(fs vfs.FS, dir string, first uint64) (*segment, error) {
+// will exist after a crash. prepared, if not nil, is a file of zeros
+// (preallocName, of size preparedSize) that becomes the segment; createSegment
+// owns it.
+func createSegment(fs vfs.FS, dir string, first uint64, prepared vfs.File, preparedSize int64) (*segment, error) {
 	path := filepath.Join(dir, segmentName(first))
-	// Create truncates: a leftover of an earlier attempt that failed
-	// holds nothing synced (we only get here with nothing unsynced in an
-	// older segment, and nothing in this one was ever acknowledged).
-	f, err := fs.Create(path)
-	if err != nil {
-		return nil, fmt.Errorf("wal: create %s: %w", path, err)
+	var f vfs.File
+	alloc := int64(segmentHeaderSize)
+	if prepared != nil {
+		// The rename replaces a leftover of an earlier attempt, as
+		// Create's truncation would.
+		if err := fs.Rename(filepath.Join(dir, preallocName), path); err != nil {
+			prepared.Close()
+			fs.Remove(filepath.Join(dir, preallocName))
+		} else {
+			f, alloc = prepared, max(alloc, preparedSize)
+		}
+	}
+	if f == nil {
+		// Create truncates: a leftover of an earlier attempt that failed
+		// holds nothing synced (we only get here with nothing unsynced in
+		// an older segment, and nothing in this one was ever
+		// acknowledged).
+		var err error
+		if f, err = fs.Create(path); err != nil {
+			return nil, fmt.Errorf("wal: create %s: %w", path, err)
+		}
 	}
 	fail := func(op string, err error) (*segment, error) {
 		f.Close()
 		return nil, fmt.Errorf("wal: %s %s: %w", op, path, err)
 	}
 	// The header first: a reader checks it before it trusts any frame.
-	if _, err := f.Write(appendSegmentHeader(nil, first)); err != nil {
+	if _, err := f.WriteAt(appendSegmentHeader(nil, first), 0); err != nil {
 		return fail("write header of", err)
 	}
 	// Fsync the header before any frame goes after it: frames promise
@@ -54,11 +75,11 @@ func createSegment(fs vfs.FS, dir string, first uint64) (*segment, error) {
 	if err := fs.SyncDir(filepath.Clean(dir)); err != nil {
 		return fail("fsync directory of", err)
 	}
-	return &segment{path: path, first: first, f: f, size: segmentHeaderSize, synced: segmentHeaderSize}, nil
+	return &segment{path: path, first: first, f: f, size: segmentHeaderSize, synced: segmentHeaderSize, alloc: alloc}, nil
 }
 
-// reopen closes the segment's handle, if any, and opens the file again for
-// appending, cut back to its synced size: after a failed write or fsync,
+// reopen closes the segment's handle, if any, and opens the file again,
+// cut back to its synced size (and no longer preallocated): after a failed write or fsync,
 // the bytes past it (and the kernel's pages for them) are not to be
 // trusted, so they are written again from memory.
 func (s *segment) reopen(fs vfs.FS) error {
@@ -81,7 +102,7 @@ func (s *segment) reopen(fs vfs.FS) error {
 		}
 		return fmt.Errorf("wal: truncate %s: %w", s.path, err)
 	}
-	s.f, s.size = f, s.synced
+	s.f, s.size, s.alloc = f, s.synced, s.synced
 	return nil
 }
 

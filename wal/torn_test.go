@@ -2,6 +2,7 @@ package wal
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"math/rand/v2"
 	"path/filepath"
@@ -131,8 +132,9 @@ func TestTornTailOS(t *testing.T) {
 	}
 }
 
-// TestGarbageTail: random bytes or zeros after the last frame are a torn
-// tail.
+// TestGarbageTail: random bytes after the last frame are a torn tail;
+// zeros are the end of the log (space a preallocated segment was prepared
+// with), written over by the next frames.
 func TestGarbageTail(t *testing.T) {
 	rng := rand.New(rand.NewPCG(seed(t), 1))
 	for _, closed := range []bool{false, true} {
@@ -170,6 +172,23 @@ func TestGarbageTail(t *testing.T) {
 				writeFile(t, fs, path, append(bytes.Clone(full), g...))
 				l, got, info := openLog(t, Options{FS: fs, Dir: "/wal"}, 0)
 				checkRecs(t, got, want, 1)
+				if kind == "zeros" {
+					if info.TornTail != nil {
+						t.Fatalf("closed=%v zeros tail of %d: torn tail %+v, want none", closed, n, info.TornTail)
+					}
+					more := payload(11, 50, false)
+					if err := l.WaitSynced(context.Background(), l.Append(more)); err != nil {
+						t.Fatal(err)
+					}
+					l.Close()
+					l, got, info = openLog(t, Options{FS: fs, Dir: "/wal"}, 0)
+					checkRecs(t, got, append(want[:10:10], more), 1)
+					if info.TornTail != nil {
+						t.Fatalf("closed=%v zeros tail of %d, then a write: torn tail %+v", closed, n, info.TornTail)
+					}
+					l.Close()
+					continue
+				}
 				if info.TornTail == nil || info.TornTail.Offset != int64(len(full)) || info.TornTail.Dropped != int64(n) {
 					t.Fatalf("closed=%v %s tail of %d: torn tail %+v", closed, kind, n, info.TornTail)
 				}

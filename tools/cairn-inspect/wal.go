@@ -223,8 +223,11 @@ type segmentReport struct {
 	Compressed int    `json:"compressed_frames"`
 	Skipped    uint64 `json:"skipped_lsns"`
 	Bytes      int64  `json:"bytes"`
-	CleanClose bool   `json:"clean_close"`
-	Damaged    bool   `json:"damaged"`
+	// Unwritten counts the prepared zeros after the last frame of the
+	// log's last segment (included in Bytes).
+	Unwritten  int64 `json:"unwritten_bytes"`
+	CleanClose bool  `json:"clean_close"`
+	Damaged    bool  `json:"damaged"`
 }
 
 // damageReport is wal.Damage, for JSON.
@@ -388,6 +391,7 @@ func fillReport(rep *walReport, info wal.ScanInfo) {
 			Compressed: s.Compressed,
 			Skipped:    s.Skipped,
 			Bytes:      s.Bytes,
+			Unwritten:  s.Unwritten,
 			CleanClose: s.Marked,
 			Damaged:    s.Damaged,
 		})
@@ -614,6 +618,9 @@ func segmentStatus(rep *walReport, s segmentReport) string {
 	}
 	if s.Skipped > 0 {
 		notes = append(notes, fmt.Sprintf("%d LSNs skipped (covered by a snapshot)", s.Skipped))
+	}
+	if s.Unwritten > 0 {
+		notes = append(notes, fmt.Sprintf("%d bytes prepared, not yet written", s.Unwritten))
 	}
 	return strings.Join(notes, ", ")
 }

@@ -247,6 +247,25 @@ func TestWALSoundNoMark(t *testing.T) {
 		"status: sound, without a clean-close mark at the end")
 }
 
+// TestWALPreallocated: zeros after the last frame of the last segment
+// (the space a preallocated segment was prepared with, left by a crash)
+// are the end of a sound log, reported as prepared space.
+func TestWALPreallocated(t *testing.T) {
+	tl := buildLog(t, 3, 0, nil)
+	seg := tl.frames[2].file
+	truncate(t, seg, tl.frames[2].end) // a crash: no end mark
+	truncate(t, seg, tl.frames[2].end+4096)
+	readOnly(t, tl.dataDir, "wal", tl.dataDir).want(t, exitOK,
+		"ok, 4096 bytes prepared, not yet written\n",
+		"records: 3, LSN 1..3\n",
+		"status: sound, without a clean-close mark at the end")
+	rep := report(t, tl.dataDir, exitOK)
+	if !rep.Sound || rep.Damage != nil || len(rep.Segments) != 1 || rep.Segments[0].Unwritten != 4096 ||
+		rep.Segments[0].Bytes != tl.frames[2].end+4096 {
+		t.Fatalf("report %+v", rep)
+	}
+}
+
 func TestWALSegments(t *testing.T) {
 	tl := buildLog(t, 30, 300, nil)
 	segs := tl.segments(t)

@@ -86,7 +86,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 			logger.Error("bad appendfsync", "err", err)
 			return 1
 		}
-		engOpts.WAL = &wal.Options{Dir: filepath.Join(cfg.Dir, "wal"), Sync: policy, Logger: logger}
+		engOpts.WAL = &wal.Options{Dir: filepath.Join(cfg.Dir, "wal"), Sync: policy, Logger: logger, Preallocate: true}
 	}
 	rules, err := server.ParseSaveRules(cfg.Save)
 	if err != nil {
