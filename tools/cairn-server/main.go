@@ -158,7 +158,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 			runtime.GOMAXPROCS(cfg.ServerThreads)
 		default:
 			floor := backgroundFloor(func() bool { return eng.SaveStatus().InProgress },
-				func() bool { return eng.SyncPolicy() == wal.SyncAlways })
+				func() bool { return eng.SyncPolicy() == wal.SyncAlways },
+				func() (int64, int64) { st := eng.LogStats(); return st.Records, st.Fsyncs })
 			go tuneProcs(stopTuner, runtime.GOMAXPROCS(0), srv.CommandsProcessed, floor, logger)
 		}
 	}()

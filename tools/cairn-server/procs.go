@@ -29,14 +29,36 @@ import (
 
 // backgroundFloor is the fewest Ps the server wants while it works in the
 // background: a snapshot being written, or fsyncs under appendfsync
-// always. On one P, a snapshot takes the P from the clients for a
-// scheduler time slice at a time, and a writer in fsync holds it until the
-// runtime notices the blocked system call (measured: one client's
-// throughput under always fell by a quarter, and a snapshot under load
-// starved clients).
-func backgroundFloor(snapshotting func() bool, syncAlways func() bool) func() int {
+// always for few writers at a time. On one P, a snapshot takes the P from
+// the clients for a scheduler time slice at a time (a snapshot under load
+// starved clients). Under always, one client is answered faster with a
+// second P, on which its fsync can block (one client on 1 P: 6.6-7.0k
+// writes/s; on 2: 7.6-8.0k; redis-server 7.2k), but many are answered
+// faster on one, where each fsync waits in the poller (see the log's
+// polledSyncer) while the P serves the others (50 clients on 1 P: 69-70k
+// writes/s; on 2: 55-66k; redis-server 72-82k). So under always the floor
+// is two until an fsync covers at least eight writes on average over a
+// window, and back to two once it covers fewer than four. syncStats
+// returns the log's running counts of records and fsyncs.
+func backgroundFloor(snapshotting func() bool, syncAlways func() bool, syncStats func() (records, fsyncs int64)) func() int {
+	var lastRecords, lastFsyncs int64
+	many := false
 	return func() int {
-		if snapshotting() || syncAlways() {
+		records, fsyncs := syncStats()
+		dr, df := records-lastRecords, fsyncs-lastFsyncs
+		lastRecords, lastFsyncs = records, fsyncs
+		always := syncAlways()
+		switch perFsync := float64(dr) / float64(max(df, 1)); {
+		case !always:
+			many = false // fsyncs under the other policies say nothing
+		case df == 0:
+			// No fsync in the window: keep the judgement.
+		case perFsync >= 8:
+			many = true
+		case perFsync < 4:
+			many = false
+		}
+		if snapshotting() || (always && !many) {
 			return 2
 		}
 		return 1
@@ -59,8 +81,10 @@ type procTuner struct {
 	// judged windows of the probe so far, and the sum of their rates.
 	judged    int
 	judgedSum float64
-	// avgRate is the recent rate when not probing (see step).
-	avgRate float64
+	// avgRate is the recent rate when not probing (see step), over
+	// baseWindows windows since the number of Ps last changed.
+	avgRate     float64
+	baseWindows int
 	// backoff is how long to wait after a probe that did not pay before
 	// the next; holdUntil keeps a probe that paid from being undone at once.
 	backoff    time.Duration
@@ -86,6 +110,9 @@ const (
 	// average over judgeWindows windows.
 	gain         = 1.05
 	judgeWindows = 3
+	// minBaseWindows: after the number of Ps changed, a probe waits for
+	// this many windows, the first of which does not count (see step).
+	minBaseWindows = 2
 	// loadDrop: a P that paid is given back only once the rate fell below
 	// this fraction of the rate at which it paid. Busy time alone would
 	// undo it: a few latency-bound clients keep two Ps no busier than
@@ -97,7 +124,7 @@ const (
 )
 
 func newProcTuner(maxProcs int) *procTuner {
-	return &procTuner{max: maxProcs, cur: 1, backoff: minBackoff}
+	return &procTuner{max: maxProcs, cur: 1, backoff: minBackoff, baseWindows: minBaseWindows}
 }
 
 // step takes one window: busy is the CPU the process used in cores (CPU
@@ -108,15 +135,22 @@ func (t *procTuner) step(now time.Time, busy, rate float64, floor int) int {
 	if floor = min(floor, t.max); t.cur < floor {
 		// Not a probe: the floor is no guess. Judge no probe across it.
 		t.cur, t.probing = floor, false
+		t.newBaseline()
 		return t.cur
 	}
 	if !t.probing {
 		// The baseline a probe is judged against: one window's rate moves
 		// by a tenth on its own.
-		if t.avgRate == 0 {
+		switch {
+		case t.baseWindows == 0:
+			// The window after a change may hold the change itself, or a
+			// load's ramp: not counted.
+		case t.avgRate == 0:
 			t.avgRate = rate
+		default:
+			t.avgRate = (t.avgRate + rate) / 2
 		}
-		t.avgRate = (t.avgRate + rate) / 2
+		t.baseWindows++
 	}
 	switch {
 	case t.probing && t.settle > 0:
@@ -135,15 +169,28 @@ func (t *procTuner) step(now time.Time, busy, rate float64, floor int) int {
 			t.retryAfter = now.Add(t.backoff)
 			t.backoff = min(2*t.backoff, maxBackoff)
 		}
-	case t.cur < t.max && busy >= saturated*float64(t.cur) && !now.Before(t.retryAfter):
+		t.newBaseline()
+	case t.cur < t.max && busy >= saturated*float64(t.cur) && !now.Before(t.retryAfter) &&
+		t.baseWindows >= minBaseWindows:
 		t.probing, t.baseRate, t.settle, t.judged, t.judgedSum = true, t.avgRate, 1, 0, 0
 		t.cur++
 	case t.cur > max(1, floor) && busy <= spare*float64(t.cur-1) && !now.Before(t.holdUntil) &&
 		(t.paidRate == 0 || rate < t.paidRate*loadDrop):
 		t.cur--
 		t.paidRate = 0
+		t.newBaseline()
 	}
 	return t.cur
+}
+
+// newBaseline forgets the rate measured with another number of Ps: a
+// probe is judged only against windows run with the number it started
+// from, leaving out the first. (Under appendfsync always, 50 clients dropped from
+// two Ps to one as their load began, with the windows around the drop at
+// 42-47k commands/s and the load then at 69-71k on one P; a probe judged
+// against those windows kept a second P that cost a fifth.)
+func (t *procTuner) newBaseline() {
+	t.avgRate, t.baseWindows = 0, 0
 }
 
 // tuneProcs runs the tuner until stop is closed. commands returns the

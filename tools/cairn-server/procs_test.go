@@ -54,7 +54,9 @@ func TestProcTuner(t *testing.T) {
 		}},
 		{"up to four, one at a time", 4, []window{
 			{0.95, 100e3, 2}, {1.5, 150e3, 2}, {1.9, 200e3, 2}, {1.9, 200e3, 2}, {1.9, 200e3, 2}, // probe, settle, judge: kept
+			{1.9, 200e3, 2},                                                                     // the first window on two: not a baseline
 			{1.9, 200e3, 3}, {2.5, 250e3, 3}, {2.9, 300e3, 3}, {2.9, 300e3, 3}, {2.9, 300e3, 3}, // again
+			{2.9, 300e3, 3},
 			{2.9, 300e3, 4},
 		}},
 	}
@@ -104,6 +106,7 @@ func TestProcTunerDropsAfterHold(t *testing.T) {
 		t.Fatalf("backoff after one failed probe: %v, want %v", tu.backoff, 2*minBackoff)
 	}
 	now = now.Add(minBackoff)
+	step(0.97, 500e3) // the first window back on one P: no baseline yet
 	if got := step(0.97, 500e3); got != 2 {
 		t.Fatalf("no new probe after the backoff: %d Ps", got)
 	}
@@ -137,6 +140,29 @@ func TestProcTunerFloor(t *testing.T) {
 	if got := newProcTuner(1).step(now, 0, 0, 2); got != 1 {
 		t.Fatalf("floor above the cores: %d Ps", got)
 	}
+
+	// A load starts under a floor of 2, the floor goes, and the Ps drop
+	// to one; the probe that follows is judged against the rate on one P
+	// only, not a mix with the windows on two.
+	tu = newProcTuner(2)
+	for _, w := range []struct {
+		busy, rate  float64
+		floor, want int
+	}{
+		{0.1, 0, 2, 2},
+		{0.1, 0, 2, 2},
+		{0.65, 44e3, 1, 1}, // the load starts; one P suffices
+		{0.9, 47e3, 1, 1},  // its ramp, on one P: not a baseline
+		{0.9, 70e3, 1, 2},  // a probe, against 70k
+		{1.0, 66e3, 1, 2},  // settling
+		{1.0, 66e3, 1, 2},  // judged...
+		{1.0, 68e3, 1, 2},
+		{1.0, 68e3, 1, 1}, // ...not kept: below 70k×1.05 (above the mix of 47k and 70k)
+	} {
+		if got := step(w.busy, w.rate, w.floor); got != w.want {
+			t.Fatalf("busy %.2f rate %.0f floor %d: %d Ps, want %d", w.busy, w.rate, w.floor, got, w.want)
+		}
+	}
 }
 
 // TestProcTunerKeepsWhatPaid: a P that paid is not given back while the
@@ -162,5 +188,44 @@ func TestProcTunerKeepsWhatPaid(t *testing.T) {
 	}
 	if got := step(0.4, 60e3); got != 1 {
 		t.Fatalf("the load fell to 60 %%: %d Ps, want 1", got)
+	}
+}
+
+// TestBackgroundFloor: two Ps while a snapshot runs; under always, two
+// while fsyncs cover few writes, one once they cover eight or more on
+// average, and two again below four (the judgement kept through windows
+// without an fsync); under the other policies one.
+func TestBackgroundFloor(t *testing.T) {
+	var snapshotting, always bool
+	var records, fsyncs int64
+	floor := backgroundFloor(func() bool { return snapshotting }, func() bool { return always },
+		func() (int64, int64) { return records, fsyncs })
+	steps := []struct {
+		name                 string
+		snapshotting, always bool
+		records, fsyncs      int64 // added in the window
+		want                 int
+	}{
+		{"idle", false, false, 0, 0, 1},
+		{"everysec, a batch a second", false, false, 1000, 1, 1},
+		{"snapshot", true, false, 100, 1, 2},
+		{"always, idle", false, true, 0, 0, 2},
+		{"always, one writer", false, true, 100, 100, 2},
+		{"always, many writers", false, true, 2000, 100, 1},
+		{"always, no fsync in the window", false, true, 0, 0, 1},
+		{"always, six per fsync: between the bounds", false, true, 600, 100, 1},
+		{"always, many writers, snapshot", true, true, 2000, 100, 2},
+		{"always, three per fsync", false, true, 300, 100, 2},
+		{"always, six per fsync again", false, true, 600, 100, 2},
+		{"everysec", false, false, 5000, 1, 1},
+		{"always again, a stale everysec judgement is not kept", false, true, 0, 0, 2},
+	}
+	for _, s := range steps {
+		snapshotting, always = s.snapshotting, s.always
+		records += s.records
+		fsyncs += s.fsyncs
+		if got := floor(); got != s.want {
+			t.Errorf("%s: floor %d, want %d", s.name, got, s.want)
+		}
 	}
 }
