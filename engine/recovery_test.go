@@ -474,14 +474,17 @@ func rcPowerLossRound(t *testing.T, st *rcStats, seed uint64, round int, mode wa
 	wo.SegmentSize = []int64{0, 4096, 700}[rng.IntN(3)]
 	wo.CompressAbove = []int{0, 48, -1}[rng.IntN(3)]
 	hz := []int{-1, 200}[rng.IntN(2)]
+	// Preallocated segments (under always), but not of the default 64 MiB,
+	// which every crash image would copy.
+	wo.Preallocate = wo.SegmentSize != 0 && rng.IntN(2) == 0
 	// Every other group of three rounds (one per fsync mode) also takes
 	// snapshots while the workers write, so crashes hit them at every
 	// stage: writing, renaming, retiring old files and log segments.
 	snap := (round/3)%2 == 1
 	const workers, opsPerWorker, crashesPerRound = 4, 300, 30
 	where := func(i int) string {
-		return fmt.Sprintf("seed %d round %d (sync %v, segment %d, compress %d, hz %d, snapshots %v) crash %d",
-			seed, round, mode, wo.SegmentSize, wo.CompressAbove, hz, snap, i)
+		return fmt.Sprintf("seed %d round %d (sync %v, segment %d, preallocate %v, compress %d, hz %d, snapshots %v) crash %d",
+			seed, round, mode, wo.SegmentSize, wo.Preallocate, wo.CompressAbove, hz, snap, i)
 	}
 
 	mem := vfs.NewMem()
