@@ -110,9 +110,11 @@ const (
 	// average over judgeWindows windows.
 	gain         = 1.05
 	judgeWindows = 3
-	// minBaseWindows: after the number of Ps changed, a probe waits for
-	// this many windows, the first of which does not count (see step).
+	// minBaseWindows: after the number of Ps changed, or after an idle
+	// window, a probe waits for this many windows, the first of which does
+	// not count (see step). idle: a window busy less than this is idle.
 	minBaseWindows = 2
+	idle           = 0.05
 	// loadDrop: a P that paid is given back only once the rate fell below
 	// this fraction of the rate at which it paid. Busy time alone would
 	// undo it: a few latency-bound clients keep two Ps no busier than
@@ -142,15 +144,21 @@ func (t *procTuner) step(now time.Time, busy, rate float64, floor int) int {
 		// The baseline a probe is judged against: one window's rate moves
 		// by a tenth on its own.
 		switch {
+		case busy < idle:
+			// Nothing to measure; the load that comes next starts a new
+			// baseline.
+			t.newBaseline()
 		case t.baseWindows == 0:
-			// The window after a change may hold the change itself, or a
-			// load's ramp: not counted.
+			// The first window after a change, or after idleness, may
+			// hold the change itself or a load's ramp: not counted.
+			t.baseWindows++
 		case t.avgRate == 0:
 			t.avgRate = rate
+			t.baseWindows++
 		default:
 			t.avgRate = (t.avgRate + rate) / 2
+			t.baseWindows++
 		}
-		t.baseWindows++
 	}
 	switch {
 	case t.probing && t.settle > 0:
@@ -183,9 +191,12 @@ func (t *procTuner) step(now time.Time, busy, rate float64, floor int) int {
 	return t.cur
 }
 
-// newBaseline forgets the rate measured with another number of Ps: a
-// probe is judged only against windows run with the number it started
-// from, leaving out the first. (Under appendfsync always, 50 clients dropped from
+// newBaseline forgets the rate measured with another number of Ps, or
+// before an idle window: a probe is judged only against windows run with
+// the number it started from and the load it saw, leaving out the first,
+// which may hold the change or the load's ramp. (LPUSH at pipeline 16
+// probed a second P on the window its load began in, at 1.32M commands/s,
+// and kept it at 1.31-1.35M, where one P gave 1.51-1.53M. Under appendfsync always, 50 clients dropped from
 // two Ps to one as their load began, with the windows around the drop at
 // 42-47k commands/s and the load then at 69-71k on one P; a probe judged
 // against those windows kept a second P that cost a fifth.)

@@ -52,6 +52,15 @@ func TestProcTuner(t *testing.T) {
 		{"never above the cores", 1, []window{
 			{1.0, 500e3, 1}, {1.0, 500e3, 1},
 		}},
+		{"a load after idle windows: its first window is no baseline", 2, []window{
+			{0.01, 10, 1}, {0.01, 10, 1},
+			{0.88, 1.3e6, 1}, // the ramp: no probe
+			{0.97, 1.5e6, 2}, // a probe, against 1.5M
+			{1.1, 1.35e6, 2}, // settling
+			{1.1, 1.35e6, 2}, // judged...
+			{1.1, 1.36e6, 2},
+			{1.1, 1.36e6, 1}, // ...not kept (it would have been, against the ramp's 1.3M)
+		}},
 		{"up to four, one at a time", 4, []window{
 			{0.95, 100e3, 2}, {1.5, 150e3, 2}, {1.9, 200e3, 2}, {1.9, 200e3, 2}, {1.9, 200e3, 2}, // probe, settle, judge: kept
 			{1.9, 200e3, 2},                                                                     // the first window on two: not a baseline
