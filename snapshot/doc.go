@@ -26,7 +26,9 @@
 // A block holds entries of one shard only, and either strings only or
 // collections only (a loader may keep a block of strings as their memory;
 // a block of collections is garbage once loaded); a shard's entries may
-// span several blocks. Its stamp is the LSN of the last write the shard's
+// span several blocks. A block is cut after the entry that takes it past
+// the writer's block size, so one holding a large key is as large as the
+// key (up to the 4 GiB its header can state). Its stamp is the LSN of the last write the shard's
 // entries reflect: recovery replays, for each key, only the log's effects
 // newer than its shard's stamp.
 //

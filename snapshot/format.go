@@ -23,9 +23,17 @@ const (
 	footerSize  = 24
 	// indexVersion is the index's own version byte.
 	indexVersion = 1
-	// maxBlockRaw bounds a block's decoded size: a reader refuses a block
-	// claiming more before it allocates.
-	maxBlockRaw = 64 << 20
+	// maxBlockLen bounds a block's stored and decoded sizes: its header
+	// holds them as 32-bit numbers. The writer cuts a block after the
+	// entry that takes it past BlockSize, so a block holding a large key
+	// (a list of millions of elements) is as large as that key.
+	maxBlockLen = 1<<32 - 1
+	// maxExpansion bounds how many times larger than its snappy encoding
+	// a block decodes: a snappy copy of at most 64 bytes takes 3 or more.
+	// The reader holds the index's sizes to it before allocating, so a
+	// damaged or crafted file cannot make it allocate more than this many
+	// times its own size.
+	maxExpansion = 22
 )
 
 // ErrCorrupt is what a damaged snapshot file's errors match (errors.Is).
@@ -202,12 +210,15 @@ func decodeIndex(b []byte, dataEnd int64) (*Index, string) {
 	for i := range ix.Blocks {
 		bl := &ix.Blocks[i]
 		bl.Offset = int64(d.uvarint())
-		bl.StoredLen = d.int(maxBlockRaw + maxBlockRaw/6 + 64)
-		bl.RawLen = d.int(maxBlockRaw)
+		bl.StoredLen = d.int(maxBlockLen)
+		bl.RawLen = d.int(maxBlockLen)
 		bl.Shard = d.int(len(ix.Stamps) - 1)
-		bl.Entries = d.int(maxBlockRaw)
+		bl.Entries = d.int(bl.RawLen)
 		if d.err != "" {
 			return nil, d.err
+		}
+		if bl.RawLen > maxExpansion*bl.StoredLen {
+			return nil, fmt.Sprintf("block %d claims %d bytes decoded from %d", i, bl.RawLen, bl.StoredLen)
 		}
 		if bl.Offset != next {
 			return nil, fmt.Sprintf("block %d at offset %d, expected %d", i, bl.Offset, next)

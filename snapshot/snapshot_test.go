@@ -125,6 +125,36 @@ func TestBlockCuts(t *testing.T) {
 	m.check(t, r)
 }
 
+// TestLargeKey: a key whose encoding is larger than 64 MiB (here a list
+// of a million 64-byte elements, as two million LPUSHes from
+// redis-benchmark make) is written and read back in a block of its own
+// size. Snapshots of such a key used to fail, so the log was never cut.
+func TestLargeKey(t *testing.T) {
+	if testing.Short() {
+		t.Skip("writes and reads a 70 MB key")
+	}
+	rng := rand.New(rand.NewPCG(seed(t), 3))
+	m := randModel(rng, 2, 20, 1, -1)
+	big := mEntry{db: 0, t: TypeList, key: []byte("mylist")}
+	x := bytes.Repeat([]byte("x"), 64)
+	for range 1_100_000 {
+		big.elems = append(big.elems, elem{a: x})
+	}
+	m.shards[1] = append(m.shards[1], big, randEntry(rng, 0, TypeString, 99))
+	r, err := OpenBytes("large", m.bytes(t, 256<<10))
+	if err != nil {
+		t.Fatal(err)
+	}
+	largest := 0
+	for _, bl := range r.Index.Blocks {
+		largest = max(largest, bl.RawLen)
+	}
+	if largest <= 64<<20 {
+		t.Fatalf("largest block %d bytes, want the whole list in one", largest)
+	}
+	m.check(t, r)
+}
+
 // TestShardOrder: shards may be written in any order, and a shard not
 // written keeps stamp 0 and holds no block.
 func TestShardOrder(t *testing.T) {

@@ -173,10 +173,15 @@ func (w *Writer) EndShard(stamp uint64) error {
 }
 
 func (w *Writer) writeBlock(raw []byte, entries int) error {
-	if len(raw) > maxBlockRaw {
-		return errors.Errorf("snapshot: an entry of %d bytes exceeds the block limit", len(raw))
+	if len(raw) > maxBlockLen {
+		return errors.Errorf("snapshot: a block of %d bytes exceeds the format's limit of %d", len(raw), maxBlockLen)
 	}
 	w.comp = snappy.Encode(w.comp[:cap(w.comp)], raw)
+	defer func() {
+		if cap(w.comp) > 64<<20 {
+			w.comp = nil // one huge key should not pin its memory
+		}
+	}()
 	binary.LittleEndian.PutUint32(w.hdr[0:], uint32(len(raw)))
 	binary.LittleEndian.PutUint32(w.hdr[4:], uint32(len(w.comp)))
 	binary.LittleEndian.PutUint32(w.hdr[8:], checksum(w.comp))
