@@ -33,12 +33,12 @@ const (
 	// adds the collection's interface value).
 	entryBytes     = int64(unsafe.Sizeof(entry{}))
 	collEntryBytes = int64(unsafe.Sizeof(collEntry{}))
-	// slotOverhead is a key's share of its slot table: a pointer and a tag
-	// byte per position at a load between 7/12 and 7/8. volatileOverhead
+	// slotOverhead is a key's share of its slot table: a pointer and a
+	// 2-byte tag per position at a load between 7/12 and 7/8. volatileOverhead
 	// is the same in the volatile table. tableOverhead is what a slot
 	// table costs besides its keys' positions (charged while it exists).
-	slotOverhead     = 12
-	volatileOverhead = 12
+	slotOverhead     = 14
+	volatileOverhead = 14
 	tableOverhead    = 80
 	// collElemEstimate is charged per element of a collection that does
 	// not implement memUsager.
