@@ -322,8 +322,13 @@ func (e *Engine) begin(keys [][]byte, write bool) *Tx {
 	tx.now = e.nowMs()
 	tx.all = false
 	tx.locked = tx.lockedBuf[:0]
+	tx.hashed = tx.hashedBuf[:0]
 	for _, k := range keys {
-		s := uint16(hashKey(k) & e.shardMask)
+		h := hashKey(k)
+		if len(tx.hashed) < len(tx.hashedBuf) {
+			tx.hashed = append(tx.hashed, hashedKey{k, h})
+		}
+		s := uint16(h & e.shardMask)
 		if !containsShard(tx.locked, s) {
 			tx.locked = append(tx.locked, s)
 		}

@@ -1,6 +1,9 @@
 package engine
 
-import "sync/atomic"
+import (
+	"sync/atomic"
+	"unsafe"
+)
 
 // Kind is the type of a value, as TYPE names it.
 type Kind uint8
@@ -63,6 +66,29 @@ type Tx struct {
 	memDelta int64
 	// memIdxSpare is an emptied memIdx kept for the next transaction.
 	memIdxSpare map[*entry]int
+	// hashed are the hashes of the first keys begin locked, which their
+	// command hashes again to check the lock, look the key up and store
+	// it (INCR of a new key hashed it four times).
+	hashed    []hashedKey
+	hashedBuf [8]hashedKey
+}
+
+// hashedKey is a key and its hash (hashKey).
+type hashedKey struct {
+	key []byte
+	h   uint32
+}
+
+// hash returns hashKey(key), from tx.hashed when begin hashed it: the same
+// slice, or (as a stored entry's copy of the key is) the same bytes.
+func (tx *Tx) hash(key []byte) uint32 {
+	for i := range tx.hashed {
+		if k := tx.hashed[i].key; len(k) == len(key) &&
+			(unsafe.SliceData(k) == unsafe.SliceData(key) || string(k) == string(key)) {
+			return tx.hashed[i].h
+		}
+	}
+	return hashKey(key)
 }
 
 func (tx *Tx) reset() {
@@ -76,6 +102,8 @@ func (tx *Tx) reset() {
 	}
 	tx.expired = nil
 	tx.replaying = false
+	clear(tx.hashed) // not to keep the request's buffer alive in the pool
+	tx.hashed = nil
 	if cap(tx.enc) > 64<<10 {
 		tx.enc = nil
 	}
@@ -97,7 +125,7 @@ func (tx *Tx) checkDB(db int) error {
 // slotOf returns the shard-database of key, the index of its slot there,
 // and the key's hash.
 func (tx *Tx) slotOf(db int, key []byte) (*shardDB, int, uint32) {
-	h := hashKey(key)
+	h := tx.hash(key)
 	sh := &tx.e.shards[h&tx.e.shardMask]
 	return &sh.dbs[db], int(h%NumSlots) / len(tx.e.shards), h
 }
@@ -106,7 +134,7 @@ func (tx *Tx) isLocked(key []byte) bool {
 	if tx.all {
 		return true
 	}
-	return containsShard(tx.locked, uint16(hashKey(key)&tx.e.shardMask))
+	return containsShard(tx.locked, uint16(tx.hash(key)&tx.e.shardMask))
 }
 
 // lookup returns key's live entry, or nil, and records the access (the

@@ -24,7 +24,7 @@ func (tx *Tx) LockKey(key []byte) bool {
 	if tx.all {
 		return true
 	}
-	s := uint16(hashKey(key) & tx.e.shardMask)
+	s := uint16(tx.hash(key) & tx.e.shardMask)
 	if containsShard(tx.locked, s) {
 		return true
 	}
