@@ -182,6 +182,9 @@ func (tx *Tx) MSet(db int, pairs [][]byte, nx bool) (bool, error) {
 			}
 		}
 	}
+	if len(pairs) > 2 {
+		tx.prefetch(db, pairs, 2)
+	}
 	// In place where no effect of this transaction points at the value:
 	// none before MSET, and this key not set earlier by the same MSET.
 	free := tx.valuesFree() && len(pairs) <= 2*msetInPlaceMax

@@ -70,13 +70,56 @@ type Tx struct {
 	// command hashes again to check the lock, look the key up and store
 	// it (INCR of a new key hashed it four times).
 	hashed    []hashedKey
-	hashedBuf [8]hashedKey
+	hashedBuf [16]hashedKey
+	// sink keeps prefetch's loads from being optimised away.
+	sink uintptr
 }
 
 // hashedKey is a key and its hash (hashKey).
 type hashedKey struct {
 	key []byte
 	h   uint32
+}
+
+// prefetch reads, for every key, the memory its lookup will start with:
+// its slot's table, the tag and entry pointer at its home position, the
+// entry and its key. Level by level over all the keys, so that the cache
+// misses of the keys overlap: the lookups of MSET's ten keys over a
+// million others each missed the cache five times in a row, one key after
+// another, and spent a third of the server's time waiting for memory.
+// keys are every step-th of keys, from the first.
+func (tx *Tx) prefetch(db int, keys [][]byte, step int) {
+	const batch = 16
+	var tabs [batch]*table
+	var ents [batch]*entry
+	var hs [batch]uint32
+	var sink uintptr
+	for start := 0; start < len(keys); start += batch * step {
+		n := 0
+		for i := start; i < len(keys) && n < batch; i += step {
+			sd, slot, h := tx.slotOf(db, keys[i])
+			tabs[n], hs[n] = sd.slots[slot], h
+			n++
+		}
+		for i := range n {
+			if t := tabs[i]; t != nil {
+				ents[i] = t.touchHome(hs[i])
+			} else {
+				ents[i] = nil
+			}
+		}
+		for i := range n {
+			if e := ents[i]; e != nil {
+				sink += uintptr(e.kv)
+			}
+		}
+		for i := range n {
+			if e := ents[i]; e != nil && e.klen > 0 {
+				sink += uintptr(*(*byte)(e.kv))
+			}
+		}
+	}
+	tx.sink = sink
 }
 
 // hash returns hashKey(key), from tx.hashed when begin hashed it: the same
