@@ -117,6 +117,11 @@ func (ent *entry) setValue(val []byte, inPlace bool, vcap int) {
 // appendValue appends to the string value, growing it amortised. Writing
 // past the current value never touches bytes an effect points at.
 func (ent *entry) appendValue(b []byte) {
+	if len(b) == 0 {
+		// Nothing to write; with no room either, the value's address
+		// would point past the key's block.
+		return
+	}
 	n := int(ent.vlen) + len(b)
 	if n <= int(ent.vcap) {
 		copy(unsafe.Slice((*byte)(unsafe.Add(ent.kv, ent.klen)), ent.vcap)[ent.vlen:], b)
@@ -175,6 +180,9 @@ func (ent *entry) cloneAs(key []byte) *entry {
 // gap, in place when inPlace allows and it fits.
 func (ent *entry) setRange(off int, val []byte, inPlace bool) {
 	need := max(off+len(val), int(ent.vlen))
+	if need == 0 {
+		return // nothing to write (see appendValue)
+	}
 	if !inPlace || need > int(ent.vcap) {
 		ent.setValue(ent.value(), false, need)
 	}
