@@ -32,6 +32,8 @@ type client struct {
 	// out holds replies not yet written; flushed when the reader would
 	// block (end of a pipeline) or when it grows past maxPendingOutput.
 	out []byte
+	// prefetchBuf holds the keys prefetch passes to the engine.
+	prefetchBuf [prefetchMax][]byte
 
 	db     int
 	authed bool
@@ -126,6 +128,10 @@ func (c *client) serve() {
 			return
 		}
 		c.s.stats.netInput.Add(int64(argsSize(args)))
+		if c.rd.filled {
+			c.rd.filled = false
+			c.prefetch(args)
+		}
 		c.dispatch(args)
 		if c.closeAfterReply {
 			c.flush()
@@ -137,6 +143,26 @@ func (c *client) serve() {
 			}
 		}
 	}
+}
+
+// prefetchMax bounds the keys of a pipeline prefetched at once.
+const prefetchMax = 16
+
+// prefetch has the engine read into the cache what the lookups of the
+// keys of the commands just read will need (see Engine.Prefetch), once per
+// read, when it brought more than one command: at pipeline 16, INCR of
+// random keys among a million spent a quarter of its time waiting for
+// memory, one key after another. args is the command about to run.
+func (c *client) prefetch(args [][]byte) {
+	keys := c.prefetchBuf[:0]
+	if len(args) > 1 {
+		keys = append(keys, args[1])
+	}
+	keys = c.rd.peekKeys(keys, prefetchMax)
+	if len(keys) > 1 {
+		c.s.eng.Prefetch(c.db, keys)
+	}
+	clear(keys) // not to keep a replaced read buffer alive
 }
 
 func argsSize(args [][]byte) int {

@@ -57,6 +57,9 @@ type respReader struct {
 	// replies there, once per pipeline.
 	beforeBlock func() error
 
+	// filled: a read added input since the caller last cleared it.
+	filled bool
+
 	// Parse state of the command starting at buf[r], so that a command
 	// arriving in many reads is not rescanned from its start each time.
 	// Offsets are relative to r, so compacting the buffer keeps them valid.
@@ -118,6 +121,7 @@ func (p *respReader) fill() error {
 	n, err := p.rd.Read(p.buf[p.w:])
 	p.w += n
 	if n > 0 {
+		p.filled = true
 		return nil
 	}
 	if err == nil {
@@ -209,6 +213,57 @@ func (p *respReader) parse() (bool, error) {
 	p.r += p.scan
 	p.want, p.scan = -1, 0
 	return true, nil
+}
+
+// peekKeys appends to dst the second argument (the key, for most
+// commands) of each whole multibulk command buffered after the one next
+// returned, up to max in all. It only reads, and stops at the first
+// command not wholly buffered or not well formed, which next will parse
+// or refuse.
+func (p *respReader) peekKeys(dst [][]byte, max int) [][]byte {
+	b := p.buf[p.r:p.w]
+	for len(dst) < max && len(b) > 0 && b[0] == '*' {
+		n, rest, ok := peekNumber(b[1:])
+		if !ok || n < 1 {
+			break
+		}
+		b = rest
+		var key []byte
+		for a := int64(0); a < n; a++ {
+			if len(b) == 0 || b[0] != '$' {
+				return dst
+			}
+			l, rest, ok := peekNumber(b[1:])
+			if !ok || int64(len(rest)) < l+2 {
+				return dst
+			}
+			if a == 1 {
+				key = rest[:l:l]
+			}
+			b = rest[l+2:]
+		}
+		if key != nil {
+			dst = append(dst, key)
+		}
+	}
+	return dst
+}
+
+// peekNumber parses the digits of a multibulk or bulk header up to its
+// CRLF, returning the number and what follows.
+func peekNumber(b []byte) (int64, []byte, bool) {
+	var n int64
+	for i, c := range b {
+		switch {
+		case c >= '0' && c <= '9' && i < 18:
+			n = n*10 + int64(c-'0')
+		case c == '\r' && i > 0 && i+1 < len(b) && b[i+1] == '\n':
+			return n, b[i+2:], true
+		default:
+			return 0, nil, false
+		}
+	}
+	return 0, nil, false
 }
 
 // parseInline parses a telnet-style line: arguments split as Redis's

@@ -2,6 +2,7 @@ package server
 
 import (
 	"io"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -47,4 +48,51 @@ func (r *oneByteReader) Read(b []byte) (int, error) {
 	b[0] = r.s[0]
 	r.s = r.s[1:]
 	return 1, nil
+}
+
+// TestRESPReaderPeekKeys: the keys of the whole commands buffered after
+// the current one, for the engine to prefetch; nothing of a command not
+// wholly buffered, or not a well-formed multibulk.
+func TestRESPReaderPeekKeys(t *testing.T) {
+	for _, tc := range []struct {
+		name, input string
+		max         int
+		want        []string
+	}{
+		{"pipeline", "*2\r\n$4\r\nINCR\r\n$1\r\na\r\n*3\r\n$3\r\nSET\r\n$2\r\nbb\r\n$1\r\nv\r\n*2\r\n$3\r\nGET\r\n$3\r\nccc\r\n", 16, []string{"bb", "ccc"}},
+		{"max", "*2\r\n$4\r\nINCR\r\n$1\r\na\r\n*2\r\n$3\r\nGET\r\n$1\r\nb\r\n*2\r\n$3\r\nGET\r\n$1\r\nc\r\n", 1, []string{"b"}},
+		{"no key", "*2\r\n$4\r\nINCR\r\n$1\r\na\r\n*1\r\n$4\r\nPING\r\n*2\r\n$3\r\nGET\r\n$1\r\nb\r\n", 16, []string{"b"}},
+		{"partial command", "*2\r\n$4\r\nINCR\r\n$1\r\na\r\n*2\r\n$3\r\nGET\r\n$1\r\nb\r\n*2\r\n$3\r\nGET\r\n$5\r\nab", 16, []string{"b"}},
+		{"partial header", "*2\r\n$4\r\nINCR\r\n$1\r\na\r\n*2\r\n$3\r\nGET\r\n$1", 16, nil},
+		{"inline after", "*2\r\n$4\r\nINCR\r\n$1\r\na\r\nGET b\r\n", 16, nil},
+		{"malformed length", "*2\r\n$4\r\nINCR\r\n$1\r\na\r\n*2\r\n$3\r\nGET\r\n$x\r\nb\r\n", 16, nil},
+		{"empty multibulk", "*2\r\n$4\r\nINCR\r\n$1\r\na\r\n*0\r\n*2\r\n$3\r\nGET\r\n$1\r\nb\r\n", 16, nil},
+		{"huge length", "*2\r\n$4\r\nINCR\r\n$1\r\na\r\n*2\r\n$3\r\nGET\r\n$99999999999999999999\r\nb\r\n", 16, nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			p := newRESPReader(strings.NewReader(tc.input), 512<<20)
+			args, err := p.next()
+			if err != nil || string(args[0]) != "INCR" {
+				t.Fatalf("first command %q, %v", args, err)
+			}
+			var got []string
+			for _, k := range p.peekKeys(nil, tc.max) {
+				got = append(got, string(k))
+			}
+			if !slices.Equal(got, tc.want) {
+				t.Fatalf("peekKeys = %q, want %q", got, tc.want)
+			}
+			// Peeking consumed nothing: next still returns every command.
+			n := 1
+			for {
+				if _, err := p.next(); err != nil {
+					break
+				}
+				n++
+			}
+			if want := strings.Count(tc.input, "*") - strings.Count(tc.input, "*0"); tc.name == "pipeline" && n != want {
+				t.Fatalf("next returned %d commands after peeking, want %d", n, want)
+			}
+		})
+	}
 }
