@@ -159,10 +159,19 @@ func (c *client) prefetch(args [][]byte) {
 		keys = append(keys, args[1])
 	}
 	keys = c.rd.peekKeys(keys, prefetchMax)
+	// A pipeline to one key (LPUSH, HSET at pipeline 16) needs one
+	// lookup, which its first command makes anyway.
+	uniq := keys[:min(len(keys), 1)]
+	for _, k := range keys[len(uniq):] {
+		if string(k) != string(uniq[len(uniq)-1]) {
+			uniq = append(uniq, k)
+		}
+	}
+	keys = uniq
 	if len(keys) > 1 {
 		c.s.eng.Prefetch(c.db, keys)
 	}
-	clear(keys) // not to keep a replaced read buffer alive
+	clear(c.prefetchBuf[:]) // not to keep a replaced read buffer alive
 }
 
 func argsSize(args [][]byte) int {
