@@ -172,6 +172,43 @@ func TestProcTunerFloor(t *testing.T) {
 			t.Fatalf("busy %.2f rate %.0f floor %d: %d Ps, want %d", w.busy, w.rate, w.floor, got, w.want)
 		}
 	}
+
+	// A load that keeps two Ps busy under the floor: when the floor goes,
+	// so does the P it added, busy or not.
+	tu = newProcTuner(2)
+	for i, w := range []struct {
+		busy, rate  float64
+		floor, want int
+	}{
+		{0.1, 0, 2, 2},
+		{1.2, 50e3, 2, 2},
+		{1.2, 50e3, 2, 2},
+		{1.2, 53e3, 1, 1}, // the floor went
+		{0.9, 84e3, 1, 1},
+	} {
+		if got := step(w.busy, w.rate, w.floor); got != w.want {
+			t.Fatalf("window %d: busy %.2f rate %.0f floor %d: %d Ps, want %d", i, w.busy, w.rate, w.floor, got, w.want)
+		}
+	}
+	// A P that a probe above the floor earned stays after the floor goes.
+	tu = newProcTuner(3)
+	for i, w := range []struct {
+		busy, rate  float64
+		floor, want int
+	}{
+		{0.1, 0, 2, 2},
+		{1.5, 50e3, 2, 2}, // first window at 2: not counted
+		{1.5, 50e3, 2, 3}, // probe a third
+		{2.2, 60e3, 2, 3}, // settling
+		{2.2, 60e3, 2, 3},
+		{2.2, 60e3, 2, 3},
+		{2.2, 60e3, 2, 3}, // judged: kept
+		{2.2, 60e3, 1, 3}, // the floor goes; the Ps are the tuner's
+	} {
+		if got := step(w.busy, w.rate, w.floor); got != w.want {
+			t.Fatalf("earned, window %d: busy %.2f rate %.0f floor %d: %d Ps, want %d", i, w.busy, w.rate, w.floor, got, w.want)
+		}
+	}
 }
 
 // TestProcTunerKeepsWhatPaid: a P that paid is not given back while the
