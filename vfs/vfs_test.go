@@ -114,6 +114,34 @@ func TestWrite(t *testing.T) {
 	}
 }
 
+// TestSyncInline: the fsync on the calling thread succeeds between
+// writes, and a closed file reports an error.
+func TestSyncInline(t *testing.T) {
+	name := filepath.Join(t.TempDir(), "f")
+	f, err := Default.Create(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	of := f.(*osFile)
+	for i := range 10 {
+		if _, err := f.Write([]byte{byte(i)}); err != nil {
+			t.Fatal(err)
+		}
+		if err := of.SyncInline(); err != nil {
+			t.Fatalf("SyncInline %d: %v", i, err)
+		}
+	}
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := of.SyncInline(); err == nil {
+		t.Fatal("SyncInline after Close succeeded")
+	}
+	if data, err := os.ReadFile(name); err != nil || len(data) != 10 || data[9] != 9 {
+		t.Fatalf("read back %v, %v", data, err)
+	}
+}
+
 // TestSyncPolledWithoutRing checks the fallback where io_uring cannot be
 // set up: SyncPolled calls fdatasync itself and succeeds.
 func TestSyncPolledWithoutRing(t *testing.T) {

@@ -151,8 +151,10 @@ type Stats struct {
 	BytesWritten int64
 	// Frames counts the frames written since Open.
 	Frames int64
-	// Fsyncs counts the file fsyncs since Open (directory fsyncs excluded).
-	Fsyncs int64
+	// Fsyncs counts the file fsyncs since Open (directory fsyncs excluded);
+	// InlineFsyncs those of them that waited with their P (see
+	// inlineSyncMin).
+	Fsyncs, InlineFsyncs int64
 	// LastFsync is how long the latest fsync took; MaxFsync the longest.
 	LastFsync, MaxFsync time.Duration
 	// Pending is the number of record bytes appended but not yet written.
@@ -254,6 +256,8 @@ type Log struct {
 
 	// Counters, updated by the committer without mu.
 	records, bytesWritten, frames, fsyncs, lastFsyncNs, failures atomic.Int64
+	// lastSyncRecords is how many records the last fsync covered.
+	lastSyncRecords, inlineFsyncs atomic.Int64
 
 	// c is the committer's own state; only its goroutine touches it (and
 	// Replay, before starting it).
@@ -632,13 +636,13 @@ func (l *Log) wait(ctx context.Context, lsn uint64, synced bool) error {
 		ch := l.changed
 		lead := l.state == stateRunning
 		l.mu.Unlock()
-		if lead && !synced && yields < maxYields {
+		if lead && (!synced || l.syncInline()) && yields < maxYields {
 			// Let the other runnable writers append first, so that one
 			// write covers them all, as Redis's event loop writes its
 			// log once for all the clients it served: yield while others
-			// keep appending. (Not before an fsync: writers gather while
-			// the previous one runs, and one client alone lost a tenth
-			// of its throughput to the yield.)
+			// keep appending. (Before an fsync only when it will be
+			// inline: a polled one gathers writers while it runs, and one
+			// client alone lost a tenth of its throughput to the yield.)
 			runtime.Gosched()
 			yields++
 			l.mu.Lock()
@@ -732,6 +736,7 @@ func (l *Log) Stats() Stats {
 	st.BytesWritten = l.bytesWritten.Load()
 	st.Frames = l.frames.Load()
 	st.Fsyncs = l.fsyncs.Load()
+	st.InlineFsyncs = l.inlineFsyncs.Load()
 	st.LastFsync = time.Duration(l.lastFsyncNs.Load())
 	st.Failures = l.failures.Load()
 	return st

@@ -1,0 +1,77 @@
+package wal
+
+import (
+	"context"
+	"runtime"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/cairn-db/cairn/vfs"
+)
+
+func TestUseInlineSync(t *testing.T) {
+	for _, tc := range []struct {
+		procs       int
+		lastRecords int64
+		lastFsync   time.Duration
+		want        bool
+	}{
+		{1, 30, 100 * time.Microsecond, true},
+		{1, inlineSyncMin, inlineSyncMax - 1, true},
+		{1, inlineSyncMin - 1, 100 * time.Microsecond, false}, // few writers
+		{1, 30, inlineSyncMax, false},                         // a slow disk
+		{2, 30, 100 * time.Microsecond, false},                // the P would block a P's worth of goroutines
+		{1, 0, 0, false},                                      // no fsync yet
+	} {
+		if got := useInlineSync(tc.procs, tc.lastRecords, tc.lastFsync); got != tc.want {
+			t.Errorf("useInlineSync(%d, %d, %v) = %v, want %v", tc.procs, tc.lastRecords, tc.lastFsync, got, tc.want)
+		}
+	}
+}
+
+// TestInlineSync: many writers under always on one P, on the real disk:
+// fsyncs go inline once they cover many writes, and every write
+// acknowledged is in the log when it is read again.
+func TestInlineSync(t *testing.T) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
+	dir := t.TempDir()
+	opts := Options{Dir: dir, Sync: SyncAlways, Preallocate: true, Logger: quietLogger}
+	l, _, _ := openLog(t, opts, 0)
+	const writers, each = 50, 200
+	var wg sync.WaitGroup
+	errs := make(chan error, writers)
+	for w := range writers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range each {
+				rec := payload(uint64(w*each+i+1), 100, false)
+				if err := l.WaitSynced(context.Background(), l.Append(rec)); err != nil {
+					errs <- err
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+	st := l.Stats()
+	if st.InlineFsyncs == 0 {
+		t.Fatalf("%d fsyncs for %d writes, none inline", st.Fsyncs, writers*each)
+	}
+	t.Logf("%d writes, %d fsyncs, %d inline", writers*each, st.Fsyncs, st.InlineFsyncs)
+	if err := l.Close(); err != nil {
+		t.Fatal(err)
+	}
+	info, err := Scan(vfs.Default, dir, nil)
+	if err != nil || info.Damage != nil {
+		t.Fatalf("Scan: %v, damage %+v", err, info.Damage)
+	}
+	if info.Records != writers*each {
+		t.Fatalf("%d records in the log, want %d", info.Records, writers*each)
+	}
+}
