@@ -221,6 +221,7 @@ func (s *Server) writePersistenceInfo(b *strings.Builder) {
 		infoLine(b, "aof_fsync_policy", eng.SyncPolicy().String())
 		infoLine(b, "aof_last_lsn", eng.LastLSN())
 		infoLine(b, "aof_fsyncs", st.Fsyncs)
+		infoLine(b, "aof_inline_fsyncs", st.InlineFsyncs)
 	}
 }
 
