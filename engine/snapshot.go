@@ -33,8 +33,8 @@ type SnapshotOptions struct {
 	// LogGrowthPercent and LogGrowthMin are Redis's
 	// auto-aof-rewrite-percentage and auto-aof-rewrite-min-size: a
 	// snapshot starts when the log has grown by LogGrowthMin bytes and by
-	// LogGrowthPercent of the last snapshot's size since it. Percent 0
-	// disables the rule.
+	// LogGrowthPercent of the last snapshot's data (before compression)
+	// since it. Percent 0 disables the rule.
 	LogGrowthPercent int
 	LogGrowthMin     int64
 	// BlockSize is the snapshot's raw block size; default 256 KiB.
@@ -94,6 +94,9 @@ type snapState struct {
 	growthMin     int64
 	// logAtSave is the log's byte count when the newest snapshot began.
 	logAtSave int64
+	// rawAtSave is the newest snapshot's entries' size before compression,
+	// the base of the log-growth rule.
+	rawAtSave int64
 	// kept are the min stamps of the snapshot files kept, newest first.
 	kept []keptSnapshot
 
@@ -223,6 +226,7 @@ func (e *Engine) save() error {
 		st.Saves++
 		st.LastPath, st.LastKeys, st.LastSize = path, ix.Keys(), size
 		e.snap.logAtSave = logAtStart
+		e.snap.rawAtSave = ix.RawBytes()
 		e.snap.dirty.Add(-dirtyAtStart)
 	} else {
 		e.snap.lastFailure = time.Now()
@@ -1015,7 +1019,12 @@ func (e *Engine) snapshotDue(now time.Time) string {
 	}
 	if pct := e.snap.growthPercent; e.wlog != nil && pct > 0 {
 		grown := e.LogStats().BytesWritten - e.snap.logAtSave
-		base := st.LastSize
+		// Against the data's size, not the file's: snappy made the file
+		// of a list of two million repeated 64-byte values 6 MB for 130
+		// MB of data, and a snapshot then came with every 64 MB of log,
+		// each encoding the whole list again (Redis's rule compares its
+		// log with the rewritten one, which is not compressed either).
+		base := max(st.LastSize, e.snap.rawAtSave)
 		if grown >= e.snap.growthMin && grown*100 >= base*int64(pct) {
 			return fmt.Sprintf("the log grew by %d bytes", grown)
 		}

@@ -2,9 +2,11 @@ package engine
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"strings"
 	"testing"
 	"time"
@@ -325,5 +327,60 @@ func TestSnapshotDue(t *testing.T) {
 		}
 		snapWrite(t, e, batch, 20)
 		time.Sleep(10 * time.Millisecond) // polling: the loop looks every 100 ms
+	}
+}
+
+// TestSnapshotDueCompressed: the log-growth rule compares the log with the
+// snapshot's data before compression. A megabyte of zeros makes a
+// snapshot file of a few kilobytes; a few hundred kilobytes of log are not
+// yet twice the data.
+func TestSnapshotDueCompressed(t *testing.T) {
+	fs := vfs.NewMem()
+	e, err := snapOpen(t, fs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	e.SetSaveRules(nil)
+	e.SetLogGrowth(0, 0) // no snapshot from the loop while the test writes
+	set := func(key string, val []byte) {
+		t.Helper()
+		k := []byte(key)
+		if err := e.Update([][]byte{k}, func(tx *Tx) error { _, err := tx.Set(0, k, val, SetArgs{}); return err }); err != nil {
+			t.Fatal(err)
+		}
+	}
+	set("big", make([]byte, 1<<20))
+	if err := e.Save(); err != nil {
+		t.Fatal(err)
+	}
+	if st := e.SaveStatus(); st.LastSize >= 256<<10 {
+		t.Fatalf("snapshot file of %d bytes: the zeros did not compress", st.LastSize)
+	}
+	e.snap.mu.Lock()
+	e.snap.growthPercent, e.snap.growthMin = 100, 1
+	e.snap.mu.Unlock()
+	rng := rand.New(rand.NewPCG(1, 2))
+	random := func(n int) []byte {
+		b := make([]byte, n)
+		for i := range b {
+			b[i] = byte(rng.Uint32())
+		}
+		return b
+	}
+	for i := range 6 { // about 300 KB of log
+		set(fmt.Sprintf("k%d", i), random(50_000))
+	}
+	e.wlog.WaitWritten(context.Background(), e.LastLSN())
+	if got := e.snapshotDue(time.Now()); got != "" {
+		t.Fatalf("log grown by %d bytes since a snapshot of 1 MB of data (%d in its file): due %q",
+			e.LogStats().BytesWritten-e.snap.logAtSave, e.SaveStatus().LastSize, got)
+	}
+	for i := range 20 { // past the megabyte
+		set(fmt.Sprintf("k%d", i), random(60_000))
+	}
+	e.wlog.WaitWritten(context.Background(), e.LastLSN())
+	if got := e.snapshotDue(time.Now()); got == "" {
+		t.Fatalf("log grown by %d bytes since a snapshot of 1 MB of data: not due", e.LogStats().BytesWritten-e.snap.logAtSave)
 	}
 }

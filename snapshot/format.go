@@ -168,6 +168,15 @@ func (ix *Index) Keys() int64 {
 	return n
 }
 
+// RawBytes is the size of the snapshot's entries before compression.
+func (ix *Index) RawBytes() int64 {
+	var n int64
+	for _, s := range ix.Stats {
+		n += s.Bytes
+	}
+	return n
+}
+
 func (ix *Index) append(dst []byte) []byte {
 	dst = append(dst, indexVersion)
 	dst = binary.AppendUvarint(dst, uint64(len(ix.Stamps)))
