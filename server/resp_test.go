@@ -1,6 +1,7 @@
 package server
 
 import (
+	"fmt"
 	"io"
 	"slices"
 	"strings"
@@ -92,6 +93,30 @@ func TestRESPReaderPeekKeys(t *testing.T) {
 			}
 			if want := strings.Count(tc.input, "*") - strings.Count(tc.input, "*0"); tc.name == "pipeline" && n != want {
 				t.Fatalf("next returned %d commands after peeking, want %d", n, want)
+			}
+		})
+	}
+}
+
+// BenchmarkPeekKeys: the lookahead over a pipeline of 16 LPUSHes of 64-byte
+// values, as redis-benchmark -P 16 sends: all of it, and the next command
+// only (what a pipeline to one key costs, see client.prefetch).
+func BenchmarkPeekKeys(b *testing.B) {
+	var input strings.Builder
+	for range 16 {
+		input.WriteString("*3\r\n$5\r\nLPUSH\r\n$6\r\nmylist\r\n$64\r\n" + strings.Repeat("x", 64) + "\r\n")
+	}
+	p := newRESPReader(strings.NewReader(input.String()), 512<<20)
+	if _, err := p.next(); err != nil {
+		b.Fatal(err)
+	}
+	var keys [16][]byte
+	for _, max := range []int{16, 2} {
+		b.Run(fmt.Sprintf("max=%d", max), func(b *testing.B) {
+			for b.Loop() {
+				if len(p.peekKeys(keys[:0], max)) != min(max, 15) {
+					b.Fatal("short")
+				}
 			}
 		})
 	}
