@@ -115,9 +115,7 @@ func (t *table) set(ent *entry, h uint32) *entry {
 	}
 }
 
-// insertNew adds an entry known to be absent (resize, loading).
-func (t *table) insertNew(ent *entry, h uint32) { t.insertTagged(ent, tagOf(mix32(h))) }
-
+// insertTagged adds an entry known to be absent, whose tag is tag (resize).
 func (t *table) insertTagged(ent *entry, tag uint16) {
 	i := t.home(tag)
 	for t.tags[i] != 0 {
