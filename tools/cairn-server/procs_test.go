@@ -237,6 +237,38 @@ func TestProcTunerKeepsWhatPaid(t *testing.T) {
 	}
 }
 
+// TestProcTunerLoadRises: a P that paid for one load is not kept for
+// another of a much higher command rate, however busy the Ps are; the new
+// load is judged from one P, and a probe follows.
+func TestProcTunerLoadRises(t *testing.T) {
+	tu := newProcTuner(2)
+	now := time.Unix(0, 0)
+	step := func(busy, rate float64) int {
+		now = now.Add(tunerWindow)
+		return tu.step(now, busy, rate, 1)
+	}
+	step(0.8, 40e3) // probe
+	step(0.8, 45e3) // settling
+	step(1.1, 50e3)
+	step(1.1, 50e3)
+	if got := step(1.1, 50e3); got != 2 { // judged: kept
+		t.Fatalf("probe that paid: %d Ps", got)
+	}
+	now = now.Add(holdFor)
+	if got := step(1.2, 60e3); got != 2 {
+		t.Fatalf("same load, a little more: %d Ps, want 2", got)
+	}
+	if got := step(1.2, 780e3); got != 1 {
+		t.Fatalf("a load of 780k after one of 50k: %d Ps, want 1", got)
+	}
+	if got := step(0.95, 920e3); got != 1 { // first window on one P: not counted
+		t.Fatalf("first window of the new baseline: %d Ps", got)
+	}
+	if got := step(0.95, 920e3); got != 2 {
+		t.Fatalf("no probe of the new load: %d Ps", got)
+	}
+}
+
 // TestBackgroundFloor: two Ps while a snapshot runs; under always, two
 // while fsyncs cover few writes, one once they cover eight or more on
 // average, and two again below four (the judgement kept through windows
