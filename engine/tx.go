@@ -123,12 +123,20 @@ func (tx *Tx) prefetch(db int, keys [][]byte, step int) {
 }
 
 // hash returns hashKey(key), from tx.hashed when begin hashed it: the same
-// slice, or (as a stored entry's copy of the key is) the same bytes.
+// slice, or, for a transaction of one or two keys, the same bytes (a
+// stored entry's copy of the key). Comparing the bytes of more keys, all
+// of one length as a benchmark's are, cost more than hashing again.
 func (tx *Tx) hash(key []byte) uint32 {
 	for i := range tx.hashed {
-		if k := tx.hashed[i].key; len(k) == len(key) &&
-			(unsafe.SliceData(k) == unsafe.SliceData(key) || string(k) == string(key)) {
+		if k := tx.hashed[i].key; len(k) == len(key) && unsafe.SliceData(k) == unsafe.SliceData(key) {
 			return tx.hashed[i].h
+		}
+	}
+	if len(tx.hashed) <= 2 {
+		for i := range tx.hashed {
+			if string(tx.hashed[i].key) == string(key) {
+				return tx.hashed[i].h
+			}
 		}
 	}
 	return hashKey(key)
