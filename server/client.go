@@ -157,11 +157,13 @@ func (c *client) prefetch(args [][]byte) {
 	if len(args) < 2 {
 		return
 	}
+	defer clear(c.prefetchBuf[:]) // not to keep a replaced read buffer alive
 	keys := append(c.prefetchBuf[:0], args[1])
 	// A pipeline to one key (LPUSH, HSET at pipeline 16) needs no
 	// prefetch: its first command looks the key up anyway. Judged by the
 	// next command alone, so that such a pipeline is not read through
-	// twice (reading all of it cost 3-6 % of its CPU).
+	// twice (BenchmarkPeekKeys: 26 ns, against 196 for all of sixteen
+	// LPUSHes).
 	if next := c.rd.peekKeys(keys, 2); len(next) < 2 || string(next[1]) == string(args[1]) {
 		return
 	}
@@ -173,7 +175,6 @@ func (c *client) prefetch(args [][]byte) {
 		}
 	}
 	c.s.eng.Prefetch(c.db, uniq)
-	clear(c.prefetchBuf[:]) // not to keep a replaced read buffer alive
 }
 
 func argsSize(args [][]byte) int {
