@@ -95,7 +95,7 @@ func newOSFile(f *os.File) *osFile {
 // (its size), with fdatasync(2), as Redis does for its append-only file:
 // fsync(2) would also write back timestamps, a journal commit per call.
 func (f *osFile) Sync() error {
-	return f.sync(false)
+	return f.sync(syncPlain)
 }
 
 // SyncPolled is Sync, but the goroutine waits for the disk in Go's network
@@ -104,24 +104,42 @@ func (f *osFile) Sync() error {
 // fsync and wakes the poller), and saves the runtime's thread hand-offs
 // when other goroutines have work meanwhile. Without io_uring it is Sync.
 func (f *osFile) SyncPolled() error {
-	return f.sync(true)
+	return f.sync(syncPolled)
 }
 
-func (f *osFile) sync(polled bool) error {
+// syncMode is how sync waits for fdatasync (see Sync, SyncPolled and
+// SyncInline).
+type syncMode int
+
+const (
+	syncPlain syncMode = iota
+	syncPolled
+	syncInline
+)
+
+func (f *osFile) sync(mode syncMode) error {
 	rc := f.raw
 	f.syncMu.Lock()
 	defer f.syncMu.Unlock()
-	if polled && f.ring == nil && f.ringErr == nil {
+	if mode == syncPolled && f.ring == nil && f.ringErr == nil {
 		f.ring, f.ringErr = newSyncRing()
 	}
 	var serr error
 	if err := rc.Control(func(fd uintptr) {
-		if polled && f.ring != nil {
+		if mode == syncPolled && f.ring != nil {
 			serr = f.ring.fdatasync(int(fd))
 			return
 		}
 		for {
-			serr = syscall.Fdatasync(int(fd))
+			if mode == syncInline {
+				if _, _, e := syscall.RawSyscall(syscall.SYS_FDATASYNC, fd, 0, 0); e != 0 {
+					serr = e
+				} else {
+					serr = nil
+				}
+			} else {
+				serr = syscall.Fdatasync(int(fd))
+			}
 			if serr != syscall.EINTR {
 				return
 			}
@@ -143,26 +161,7 @@ func (f *osFile) sync(polled bool) error {
 // or more, a few thread switches per fsync). Meant for one P and a fast
 // disk: a slow fsync stalls every goroutine of that P for as long.
 func (f *osFile) SyncInline() error {
-	f.syncMu.Lock()
-	defer f.syncMu.Unlock()
-	var serr error
-	if err := f.raw.Control(func(fd uintptr) {
-		for {
-			_, _, e := syscall.RawSyscall(syscall.SYS_FDATASYNC, fd, 0, 0)
-			if e != syscall.EINTR {
-				if e != 0 {
-					serr = e
-				}
-				return
-			}
-		}
-	}); err != nil {
-		return err
-	}
-	if serr != nil {
-		return &os.PathError{Op: "fdatasync", Path: f.File.Name(), Err: serr}
-	}
-	return nil
+	return f.sync(syncInline)
 }
 
 // Close closes the file and its ring.
