@@ -167,6 +167,9 @@ func (w *Writer) EndShard(stamp uint64) error {
 		if cap(sm.buf) > 64<<20 {
 			sm.buf = nil // one huge shard should not pin its memory
 		}
+		if cap(w.comp) > 64<<20 {
+			w.comp = nil // nor one huge key's compressed block
+		}
 	}
 	w.shard = -1
 	return nil
@@ -177,11 +180,6 @@ func (w *Writer) writeBlock(raw []byte, entries int) error {
 		return errors.Errorf("snapshot: a block of %d bytes exceeds the format's limit of %d", len(raw), maxBlockLen)
 	}
 	w.comp = snappy.Encode(w.comp[:cap(w.comp)], raw)
-	defer func() {
-		if cap(w.comp) > 64<<20 {
-			w.comp = nil // one huge key should not pin its memory
-		}
-	}()
 	binary.LittleEndian.PutUint32(w.hdr[0:], uint32(len(raw)))
 	binary.LittleEndian.PutUint32(w.hdr[4:], uint32(len(w.comp)))
 	binary.LittleEndian.PutUint32(w.hdr[8:], checksum(w.comp))
