@@ -192,10 +192,9 @@ func (t *table) each(fn func(ent *entry) bool) {
 // at returns the entry at position i (nil if empty), for random sampling.
 func (t *table) at(i int) *entry { return t.ents[i%len(t.ents)] }
 
-// touch reads what a lookup of a key with hash h reads first: its tag and
-// entry at its home position, the entry and its key's first byte. It
-// returns something of each, for the caller to keep, so that the loads
-// stay. (See Tx.prefetch.)
+// touchHome reads what a lookup of a key with hash h reads first, the tag
+// and entry pointer at its home position, and returns the entry there (nil
+// if none) for Tx.prefetch to read on.
 func (t *table) touchHome(h uint32) *entry {
 	i := t.home(tagOf(mix32(h)))
 	if t.tags[i] == 0 {
