@@ -154,10 +154,7 @@ func TestProcTunerFloor(t *testing.T) {
 	// to one; the probe that follows is judged against the rate on one P
 	// only, not a mix with the windows on two.
 	tu = newProcTuner(2)
-	for _, w := range []struct {
-		busy, rate  float64
-		floor, want int
-	}{
+	playWindows(t, "mixed baseline", step, []tunerWindowCase{
 		{0.1, 0, 2, 2},
 		{0.1, 0, 2, 2},
 		{0.65, 44e3, 1, 1}, // the load starts; one P suffices
@@ -167,35 +164,21 @@ func TestProcTunerFloor(t *testing.T) {
 		{1.0, 66e3, 1, 2},  // judged...
 		{1.0, 68e3, 1, 2},
 		{1.0, 68e3, 1, 1}, // ...not kept: below 70k×1.05 (above the mix of 47k and 70k)
-	} {
-		if got := step(w.busy, w.rate, w.floor); got != w.want {
-			t.Fatalf("busy %.2f rate %.0f floor %d: %d Ps, want %d", w.busy, w.rate, w.floor, got, w.want)
-		}
-	}
+	})
 
 	// A load that keeps two Ps busy under the floor: when the floor goes,
 	// so does the P it added, busy or not.
 	tu = newProcTuner(2)
-	for i, w := range []struct {
-		busy, rate  float64
-		floor, want int
-	}{
+	playWindows(t, "floor goes", step, []tunerWindowCase{
 		{0.1, 0, 2, 2},
 		{1.2, 50e3, 2, 2},
 		{1.2, 50e3, 2, 2},
 		{1.2, 53e3, 1, 1}, // the floor went
 		{0.9, 84e3, 1, 1},
-	} {
-		if got := step(w.busy, w.rate, w.floor); got != w.want {
-			t.Fatalf("window %d: busy %.2f rate %.0f floor %d: %d Ps, want %d", i, w.busy, w.rate, w.floor, got, w.want)
-		}
-	}
+	})
 	// A P that a probe above the floor earned stays after the floor goes.
 	tu = newProcTuner(3)
-	for i, w := range []struct {
-		busy, rate  float64
-		floor, want int
-	}{
+	playWindows(t, "earned", step, []tunerWindowCase{
 		{0.1, 0, 2, 2},
 		{1.5, 50e3, 2, 2}, // first window at 2: not counted
 		{1.5, 50e3, 2, 3}, // probe a third
@@ -204,9 +187,23 @@ func TestProcTunerFloor(t *testing.T) {
 		{2.2, 60e3, 2, 3},
 		{2.2, 60e3, 2, 3}, // judged: kept
 		{2.2, 60e3, 1, 3}, // the floor goes; the Ps are the tuner's
-	} {
+	})
+}
+
+// tunerWindowCase is one window given to the tuner and the Ps it must
+// answer with.
+type tunerWindowCase struct {
+	busy, rate  float64
+	floor, want int
+}
+
+// playWindows steps through ws, failing at the first window answered
+// with other than its want.
+func playWindows(t *testing.T, name string, step func(busy, rate float64, floor int) int, ws []tunerWindowCase) {
+	t.Helper()
+	for i, w := range ws {
 		if got := step(w.busy, w.rate, w.floor); got != w.want {
-			t.Fatalf("earned, window %d: busy %.2f rate %.0f floor %d: %d Ps, want %d", i, w.busy, w.rate, w.floor, got, w.want)
+			t.Fatalf("%s, window %d: busy %.2f rate %.0f floor %d: %d Ps, want %d", name, i, w.busy, w.rate, w.floor, got, w.want)
 		}
 	}
 }
