@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"errors"
 	"io"
-	"strconv"
 )
 
 // Protocol limits, as Redis has them.
@@ -153,8 +152,8 @@ func (p *respReader) parse() (bool, error) {
 		if len(line) == 0 || line[len(line)-1] != '\r' {
 			return false, &protocolError{"invalid multibulk length"}
 		}
-		n, err := strconv.ParseInt(string(line[:len(line)-1]), 10, 64)
-		if err != nil || n > maxMultibulk {
+		n, ok := parseInt(line[:len(line)-1])
+		if !ok || n > maxMultibulk {
 			return false, &protocolError{"invalid multibulk length"}
 		}
 		if !p.authed && n > maxUnauthMultibulk {
@@ -186,8 +185,8 @@ func (p *respReader) parse() (bool, error) {
 		if len(line) == 0 || line[len(line)-1] != '\r' {
 			return false, &protocolError{"invalid bulk length"}
 		}
-		n, err := strconv.ParseInt(string(line[:len(line)-1]), 10, 64)
-		if err != nil || n < 0 || n > p.maxBulk {
+		n, ok := parseInt(line[:len(line)-1])
+		if !ok || n < 0 || n > p.maxBulk {
 			return false, &protocolError{"invalid bulk length"}
 		}
 		if !p.authed && n > maxUnauthBulk {

@@ -83,6 +83,13 @@ func TestBadInput(t *testing.T) {
 		{"negative bulk", "*1\r\n$-5\r\n", "-ERR Protocol error: invalid bulk length\r\n", true},
 		{"multibulk count over INT_MAX", "*3000000000\r\n", "-ERR Protocol error: invalid multibulk length\r\n", true},
 		{"multibulk not a number", "*abc\r\n", "-ERR Protocol error: invalid multibulk length\r\n", true},
+		// Lengths are read as Redis's string2ll reads them: no sign, no
+		// leading zero.
+		{"multibulk with plus", "*+1\r\n$4\r\nPING\r\n", "-ERR Protocol error: invalid multibulk length\r\n", true},
+		{"multibulk leading zero", "*01\r\n$4\r\nPING\r\n", "-ERR Protocol error: invalid multibulk length\r\n", true},
+		{"multibulk minus zero", "*-0\r\nPING\r\n", "-ERR Protocol error: invalid multibulk length\r\n", true},
+		{"bulk with plus", "*1\r\n$+4\r\nPING\r\n", "-ERR Protocol error: invalid bulk length\r\n", true},
+		{"bulk leading zero", "*1\r\n$04\r\nPING\r\n", "-ERR Protocol error: invalid bulk length\r\n", true},
 		{"missing dollar", "*1\r\nxyz\r\n", "-ERR Protocol error: expected '$', got 'x'\r\n", true},
 		{"unbalanced quotes", "SET \"a b\r\n", "-ERR Protocol error: unbalanced quotes in request\r\n", true},
 		{"inline too big", strings.Repeat("a", 70<<10), "-ERR Protocol error: too big inline request\r\n", true},
