@@ -102,8 +102,9 @@ func lfuLogIncr(counter uint32, factor int) uint32 {
 	return counter
 }
 
-// touch records an access to ent at now, per the policy in force.
-func (e *Engine) touch(ent *entry, now int64) {
+// touch records an access to ent, per the policy in force.
+func (e *Engine) touch(ent *entry) {
+	now := e.accessMs()
 	if e.evict.lfu.Load() {
 		counter := lfuDecayed(ent.access(), now, int(e.evict.lfuDecay.Load()))
 		counter = lfuLogIncr(counter, int(e.evict.lfuLogFactor.Load()))
@@ -114,7 +115,10 @@ func (e *Engine) touch(ent *entry, now int64) {
 }
 
 // initAccess gives a new entry the access bits of a fresh key.
-func (e *Engine) initAccess(ent *entry, now int64) {
+func (e *Engine) initAccess(ent *entry) { e.initAccessAt(ent, e.accessMs()) }
+
+// initAccessAt is initAccess with the access clock read by the caller.
+func (e *Engine) initAccessAt(ent *entry, now int64) {
 	if e.evict.lfu.Load() {
 		ent.setAccess(lfuMinutes(now)<<8 | lfuInitVal)
 		return

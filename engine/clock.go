@@ -13,6 +13,8 @@ import (
 // Redis's own cached clock is followed.
 type wallClock struct {
 	base atomic.Pointer[clockBase]
+	// last is a recent reading in Unix ms (see Engine.NowMs).
+	last atomic.Int64
 }
 
 type clockBase struct {

@@ -20,3 +20,68 @@ func TestWallClock(t *testing.T) {
 		}
 	}
 }
+
+// TestTxClockLazy: a transaction reads the clock only when it meets a TTL,
+// and then keeps that one reading.
+func TestTxClockLazy(t *testing.T) {
+	e := openT(t, Options{})
+	defer e.Close()
+	k, v := []byte("k"), []byte("v")
+	err := e.Update([][]byte{k}, func(tx *Tx) error {
+		if _, err := tx.Set(0, k, v, SetArgs{}); err != nil {
+			return err
+		}
+		if _, _, err := tx.Get(0, k); err != nil {
+			return err
+		}
+		if tx.now != 0 {
+			t.Errorf("clock read (%d) by a SET and GET without TTL", tx.now)
+		}
+		_, err := tx.Set(0, k, v, SetArgs{ExpireAt: time.Now().Add(time.Hour).UnixMilli()})
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = e.Update([][]byte{k}, func(tx *Tx) error {
+		if _, found, err := tx.Get(0, k); err != nil || !found {
+			t.Fatalf("GET: found %v, err %v", found, err)
+		}
+		first := tx.now
+		if first == 0 {
+			t.Fatal("clock not read by a GET of a key with a TTL")
+		}
+		if tx.Now() != first {
+			t.Errorf("Now %d after %d in the same transaction", tx.Now(), first)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestAccessClock: with the wall clock and the cron, access bits read the
+// last reading of NowMs; after Close, the clock itself.
+func TestAccessClock(t *testing.T) {
+	e := openT(t, Options{ActiveExpireHz: -1})
+	if last := e.wall.last.Load(); last == 0 || e.accessMs() != last {
+		t.Fatalf("accessMs %d, last reading %d: none at start", e.accessMs(), last)
+	}
+	// A stale reading, which a read of the clock replaces.
+	e.wall.last.Store(1)
+	if got := e.accessMs(); got != 1 {
+		t.Fatalf("accessMs %d, want the last reading 1", got)
+	}
+	before := time.Now().UnixMilli()
+	if now := e.NowMs(); now < before || e.accessMs() != now {
+		t.Fatalf("accessMs %d after NowMs %d (clock %d before)", e.accessMs(), now, before)
+	}
+	if err := e.Close(); err != nil {
+		t.Fatal(err)
+	}
+	e.wall.last.Store(1)
+	if got := e.accessMs(); got < before {
+		t.Fatalf("accessMs %d after Close, clock %d before", got, before)
+	}
+}

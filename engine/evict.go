@@ -255,7 +255,7 @@ func (e *Engine) score(ent *entry, acc uint32, p Policy, now int64) uint64 {
 // shard has such keys.
 func (e *Engine) populatePool(p Policy) bool {
 	n := int(e.evict.samples.Load())
-	now := e.nowMs()
+	now := e.accessMs()
 	got := 0
 	for tries := 0; got < n && tries < 2*n; tries++ {
 		s := e.pickShard(p.volatile())
@@ -450,8 +450,9 @@ func (tx *Tx) Object(db int, key []byte) (ObjectInfo, bool, error) {
 	}
 	oi.Kind = ent.kind()
 	acc := ent.access()
-	oi.IdleMs = lruIdleMs(acc, tx.now)
-	oi.Freq = int(lfuDecayed(acc, tx.now, int(tx.e.evict.lfuDecay.Load())))
+	now := tx.e.accessMs()
+	oi.IdleMs = lruIdleMs(acc, now)
+	oi.Freq = int(lfuDecayed(acc, now, int(tx.e.evict.lfuDecay.Load())))
 	if oi.Kind != KindString {
 		oi.Encoding = ent.collection().encoding()
 		return oi, true, nil

@@ -29,17 +29,29 @@ const (
 	expireRepeatPercent = 25
 )
 
-func (e *Engine) activeExpireLoop(period time.Duration) {
-	defer close(e.expireDone)
+// cronLoop is the engine's serverCron: ActiveExpireHz times a second (10
+// without active expiry) it refreshes the access clock and runs an
+// active-expiry cycle.
+func (e *Engine) cronLoop() {
+	defer close(e.cronDone)
+	hz := e.opts.ActiveExpireHz
+	period := 100 * time.Millisecond
+	if hz > 0 {
+		period = time.Second / time.Duration(hz)
+	}
+	defer e.cronOn.Store(false)
 	t := time.NewTicker(period)
 	defer t.Stop()
 	next := 0
 	for {
 		select {
-		case <-e.stopExpire:
+		case <-e.stopCron:
 			return
 		case <-t.C:
-			next = e.ActiveExpireCycle(next, period/4)
+			e.NowMs()
+			if hz > 0 {
+				next = e.ActiveExpireCycle(next, period/4)
+			}
 		}
 	}
 }
@@ -93,7 +105,7 @@ func (e *Engine) expireShard(s int) {
 			}
 			sampled, expired := n, 0
 			for _, ent := range sample[:n] {
-				if ent.expireAt != 0 && ent.expireAt <= tx.now {
+				if ent.expireAt != 0 && ent.expireAt <= tx.nowMs() {
 					tx.removeExpired(d, ent.keyBytes())
 					expired++
 				}
@@ -111,7 +123,7 @@ func (e *Engine) beginShard(s int) *Tx {
 	tx := e.txPool.Get().(*Tx)
 	tx.write = true
 	tx.all = false
-	tx.now = e.nowMs()
+	tx.now = 0
 	tx.locked = append(tx.lockedBuf[:0], uint16(s))
 	e.shards[s].mu.Lock()
 	tx.rec = e.recordsEffects()

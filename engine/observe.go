@@ -62,7 +62,7 @@ func (tx *Tx) KeyState(db int, key []byte) (present, expired bool, err error) {
 	if ent == nil {
 		return false, false, nil
 	}
-	return true, ent.expireAt != 0 && ent.expireAt <= tx.now, nil
+	return true, ent.expireAt != 0 && ent.expireAt <= tx.nowMs(), nil
 }
 
 // Touch is a key an effect changed, and whether it exists once the effect
@@ -114,7 +114,7 @@ func (tx *Tx) Keys(db int, f ScanFilter) ([][]byte, error) {
 	if err := tx.holdsAll(db); err != nil {
 		return nil, err
 	}
-	return tx.e.keys(db, f, tx.now, true), nil
+	return tx.e.keys(db, f, tx.nowMs(), true), nil
 }
 
 // Scan is Engine.Scan inside tx.
@@ -122,7 +122,7 @@ func (tx *Tx) Scan(db int, cursor uint64, count int, f ScanFilter) ([][]byte, ui
 	if err := tx.holdsAll(db); err != nil {
 		return nil, 0, err
 	}
-	keys, next := tx.e.scan(db, cursor, count, f, tx.now, true)
+	keys, next := tx.e.scan(db, cursor, count, f, tx.nowMs(), true)
 	return keys, next, nil
 }
 
@@ -131,7 +131,7 @@ func (tx *Tx) RandomKey(db int) ([]byte, error) {
 	if err := tx.holdsAll(db); err != nil {
 		return nil, err
 	}
-	return tx.e.randomKey(db, tx.now, true), nil
+	return tx.e.randomKey(db, tx.nowMs(), true), nil
 }
 
 // DBSize is Engine.DBSize inside tx.

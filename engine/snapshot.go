@@ -830,7 +830,7 @@ func (e *Engine) loadBlock(r *snapshot.Reader, i int) (int, error) {
 			sh.mu.Lock()
 			locked = sh
 		}
-		e.initAccess(ent, now)
+		e.initAccessAt(ent, now)
 		sd := &sh.dbs[se.DB]
 		slot := int(h%NumSlots) / len(e.shards)
 		if sd.slots[slot] == nil {

@@ -67,7 +67,7 @@ func (tx *Tx) Set(db int, key, val []byte, a SetArgs) (SetResult, error) {
 	// In place unless GET returns the old bytes or an effect of this
 	// transaction may point at them.
 	inPlace := !a.Get && tx.valuesFree()
-	if exp != 0 && exp <= tx.now {
+	if exp != 0 && exp <= tx.nowMs() {
 		// Already expired: the key ends up absent.
 		if ent != nil {
 			tx.remove(db, key)
@@ -158,7 +158,7 @@ func (tx *Tx) GetEx(db int, key []byte, ch ExpireChange) ([]byte, bool, error) {
 // expireEntry sets a live entry's expiry to at, deleting it when at is not
 // in the future, and records the effect.
 func (tx *Tx) expireEntry(db int, key []byte, ent *entry, at int64) {
-	if at <= tx.now {
+	if at <= tx.nowMs() {
 		tx.remove(db, key)
 		tx.record(Effect{Op: OpDel, DB: db, Key: key})
 		return

@@ -44,7 +44,10 @@ type Tx struct {
 	write bool
 	all   bool
 	// now is the transaction's clock in Unix ms: one instant for the whole
-	// transaction, so that every command in it sees the same expiries.
+	// transaction, so that every command in it sees the same expiries. It
+	// is read at the first need (nowMs), 0 until then: most commands touch
+	// no key with a TTL and set none, and reading the system clock for
+	// each was 3 % of the server's time at LPUSH -P 16.
 	now       int64
 	locked    []uint16 // shards locked, ascending; unused when all
 	lockedBuf [8]uint16
@@ -161,7 +164,15 @@ func (tx *Tx) reset() {
 }
 
 // Now returns the transaction's clock in Unix milliseconds.
-func (tx *Tx) Now() int64 { return tx.now }
+func (tx *Tx) Now() int64 { return tx.nowMs() }
+
+// nowMs is the transaction's clock, read from the engine's at the first call.
+func (tx *Tx) nowMs() int64 {
+	if tx.now == 0 {
+		tx.now = tx.e.nowMs()
+	}
+	return tx.now
+}
 
 // Effects returns the effects recorded so far (valid until the tx ends).
 func (tx *Tx) Effects() []Effect { return tx.effects }
@@ -194,7 +205,7 @@ func (tx *Tx) isLocked(key []byte) bool {
 func (tx *Tx) lookup(db int, key []byte) *entry {
 	ent := tx.peek(db, key)
 	if ent != nil {
-		tx.e.touch(ent, tx.now)
+		tx.e.touch(ent)
 	}
 	return ent
 }
@@ -204,7 +215,7 @@ func (tx *Tx) lookup(db int, key []byte) *entry {
 func (tx *Tx) peek(db int, key []byte) *entry {
 	sd, slot, h := tx.slotOf(db, key)
 	ent := sd.slots[slot].get(key, h)
-	if ent != nil && ent.expireAt != 0 && ent.expireAt <= tx.now {
+	if ent != nil && ent.expireAt != 0 && ent.expireAt <= tx.nowMs() {
 		if tx.write {
 			tx.removeExpired(db, key)
 		} else {
@@ -238,7 +249,7 @@ func (tx *Tx) removeExpired(db int, key []byte) {
 func (tx *Tx) put(db int, ent *entry) {
 	sd, slot, h := tx.slotOf(db, ent.keyBytes())
 	if ent.access() == 0 {
-		tx.e.initAccess(ent, tx.now)
+		tx.e.initAccess(ent)
 	}
 	if sd.slots[slot] == nil {
 		sd.mem += tableOverhead

@@ -191,7 +191,8 @@ func (c *client) beforeRead() error {
 	if err := c.flush(); err != nil {
 		return err
 	}
-	c.lastTouch.Store(time.Now().UnixMilli())
+	// NowMs also keeps the engine's access clock fresh (LRU, LFU).
+	c.lastTouch.Store(c.s.eng.NowMs())
 	if t := c.s.cfg.get().Timeout; t > 0 {
 		c.nc.SetReadDeadline(time.Now().Add(time.Duration(t) * time.Second))
 	}
