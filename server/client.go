@@ -34,6 +34,10 @@ type client struct {
 	out []byte
 	// prefetchBuf holds the keys prefetch passes to the engine.
 	prefetchBuf [prefetchMax][]byte
+	// lookedUp is the command this client looked up last, tried first: a
+	// client mostly sends one command over and over, and comparing its
+	// name costs less than hashing it for the table.
+	lookedUp *command
 
 	db     int
 	authed bool

@@ -112,6 +112,22 @@ func lookupCommand(table map[string]*command, name []byte) *command {
 	return table[string(buf[:len(name)])]
 }
 
+// isName reports whether arg is name (lower-case), case-insensitively.
+func isName(arg []byte, name string) bool {
+	if len(arg) != len(name) {
+		return false
+	}
+	for i, ch := range arg {
+		if ch >= 'A' && ch <= 'Z' {
+			ch += 'a' - 'A'
+		}
+		if ch != name[i] {
+			return false
+		}
+	}
+	return true
+}
+
 func arityOK(arity, n int) bool {
 	if arity >= 0 {
 		return n == arity
@@ -123,10 +139,13 @@ func arityOK(arity, n int) bool {
 // checks, in Redis's order, then the handler (or, inside MULTI, the queue).
 // A command refused by a check flags the open transaction (see reject).
 func (c *client) dispatch(args [][]byte) {
-	cmd := lookupCommand(commandTable, args[0])
-	if cmd == nil {
-		c.reject(nil, unknownCommandText(args))
-		return
+	cmd := c.lookedUp
+	if cmd == nil || !isName(args[0], cmd.name) {
+		if cmd = lookupCommand(commandTable, args[0]); cmd == nil {
+			c.reject(nil, unknownCommandText(args))
+			return
+		}
+		c.lookedUp = cmd
 	}
 	if cmd.subs != nil && len(args) >= 2 {
 		sub := lookupCommand(cmd.subs, args[1])

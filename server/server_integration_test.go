@@ -108,6 +108,18 @@ func TestBadInput(t *testing.T) {
 	}
 }
 
+// TestDispatchLookedUp: the command a client ran last is tried first, and
+// a different name after it (one that shares its prefix, an unknown one)
+// still finds its own command.
+func TestDispatchLookedUp(t *testing.T) {
+	addr := startTestServer(t, nil)
+	got, _ := rawExchange(t, addr, "LPUSH l a\r\nlpush l b\r\nLPUSHX l c\r\nLPUSHX nol c\r\nLPUS l d\r\nLRANGE l 0 -1\r\n", 300*time.Millisecond)
+	want := ":1\r\n:2\r\n:3\r\n:0\r\n-ERR unknown command 'LPUS', with args beginning with: 'l' 'd' \r\n*3\r\n$1\r\nc\r\n$1\r\nb\r\n$1\r\na\r\n"
+	if got != want {
+		t.Fatalf("got %q, want %q", got, want)
+	}
+}
+
 // TestHugeMultibulkBoundedMemory: a header promising two billion arguments
 // must not make the server allocate for them.
 func TestHugeMultibulkBoundedMemory(t *testing.T) {
