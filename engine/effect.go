@@ -157,6 +157,7 @@ func (tx *Tx) raw(db int, key []byte) *entry {
 	ent := sd.slots[slot].get(key, h)
 	if ent != nil && tx.write {
 		tx.noteMem(db, sd, ent, false)
+		tx.thaw(ent)
 	}
 	return ent
 }

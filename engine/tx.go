@@ -227,6 +227,7 @@ func (tx *Tx) peek(db int, key []byte) *entry {
 	case tx.write:
 		if ent != nil {
 			tx.noteMem(db, sd, ent, false)
+			tx.thaw(ent)
 		}
 	case ent != nil:
 		tx.e.shards[h&tx.e.shardMask].hits.Add(1)
