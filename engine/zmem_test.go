@@ -5,6 +5,7 @@ import (
 	"github.com/cairn-db/cairn/snapshot"
 	"math/rand/v2"
 	"runtime"
+	"strings"
 	"testing"
 )
 
@@ -47,7 +48,7 @@ func TestZSetMemory(t *testing.T) {
 			walk(k)
 		}
 	}
-	walk(z.tree.root)
+	walk(z.bf.tree.root)
 	perMember := (h1 - h0) / 1e6
 	t.Logf("heap %d B/member; leaves %d, fill %.2f, cap/len %.2f", perMember, leaves, float64(items)/float64(leaves*zbMax), float64(capItems)/float64(items))
 	if perMember > 160 {
@@ -107,5 +108,48 @@ func TestSmallCollectionMemory(t *testing.T) {
 		}
 		runtime.KeepAlive(kept)
 		runtime.KeepAlive(values)
+	}
+}
+
+// TestZSetMemoryCharge: what the engine charges for a big sorted set
+// (maxmemory's accounting) is within a quarter of the heap it takes, for
+// short and long members.
+func TestZSetMemoryCharge(t *testing.T) {
+	if testing.Short() {
+		t.Skip()
+	}
+	for _, tc := range []struct {
+		name   string
+		n, pad int
+	}{{"short", 300_000, 0}, {"48B", 200_000, 40}} {
+		t.Run(tc.name, func(t *testing.T) {
+			h0 := heapAfterGC()
+			e := openT(t, Options{ActiveExpireHz: -1})
+			used0 := e.UsedMemory()
+			key := []byte("z")
+			pad := strings.Repeat("m", tc.pad)
+			for i := 0; i < tc.n; i += 1000 {
+				scores, members := make([]float64, 1000), make([][]byte, 1000)
+				for j := range members {
+					scores[j] = float64((i + j) * 7919 % tc.n)
+					members[j] = []byte(fmt.Sprintf("%smember:%07d", pad, i+j))
+				}
+				if err := e.Update([][]byte{key}, func(tx *Tx) error {
+					_, err := tx.ZAdd(0, key, scores, members, ZAddFlags{})
+					return err
+				}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			grew := heapAfterGC() - h0
+			charged := e.UsedMemory() - used0
+			ratio := float64(charged) / float64(grew)
+			t.Logf("%d members: heap %.1f B/member, charged %.1f B/member: ratio %.3f",
+				tc.n, float64(grew)/float64(tc.n), float64(charged)/float64(tc.n), ratio)
+			if ratio < 0.75 || ratio > 1.25 {
+				t.Errorf("charged/heap = %.3f, want within 25%%", ratio)
+			}
+			runtime.KeepAlive(e)
+		})
 	}
 }

@@ -31,17 +31,32 @@ var _ [255 - zsetSmallEntries]struct{}
 // zsetValue is a sorted set: small (dict == nil, members packed in lp) or
 // big.
 type zsetValue struct {
-	lp   zpack              // small form
-	dict map[string]float64 // big form: member -> score
-	tree zbtree             // big form
+	lp zpack // small form
+	bf *zbig // big form; nil while small
 }
 
+// zbig is a big set: a member's score by member, and the members in
+// order. It is its own allocation, so that a small set (most sets) does
+// not carry its fields.
+type zbig struct {
+	dict map[string]float64
+	tree zbtree
+	// memberBytes is the heap the member strings take (their allocation
+	// sizes), kept for memUsage.
+	memberBytes int
+}
+
+// zsetElemBytes is what a big set's element costs beside its member
+// string: its map slot and its B-tree item, at the map's and the tree's
+// usual fill (TestZSetMemoryCharge).
+const zsetElemBytes = 88
+
 func (z *zsetValue) kind() Kind { return KindZSet }
-func (z *zsetValue) big() bool  { return z.dict != nil }
+func (z *zsetValue) big() bool  { return z.bf != nil }
 
 func (z *zsetValue) length() int {
 	if z.big() {
-		return len(z.dict)
+		return len(z.bf.dict)
 	}
 	return z.lp.count()
 }
@@ -61,19 +76,19 @@ func (z *zsetValue) clone() collection {
 	}
 	c.toBig(z.length())
 	z.scan(0, z.length()-1, false, func(it zitem) bool {
-		c.dict[it.member] = it.score
-		c.tree.insert(it)
+		c.bf.dict[it.member] = it.score
+		c.bf.tree.insert(it)
 		return true
 	})
+	c.bf.memberBytes = z.bf.memberBytes
 	return c
 }
 
-// memUsage is the bytes the set holds (for maxmemory's accounting): a big
-// set is charged the per-element estimate.
+// memUsage is the bytes the set holds (for maxmemory's accounting).
 func (z *zsetValue) memUsage() int {
 	n := int(allocSize(int64(unsafe.Sizeof(*z))))
 	if z.big() {
-		return n + z.length()*collElemEstimate
+		return n + int(allocSize(int64(unsafe.Sizeof(*z.bf)))) + z.length()*zsetElemBytes + z.bf.memberBytes
 	}
 	return n + int(allocSize(int64(len(z.lp))))
 }
@@ -104,13 +119,14 @@ func (z *zsetValue) toBig(hint int) {
 	if z.big() {
 		return
 	}
-	z.dict = make(map[string]float64, max(hint, z.lp.count()))
+	z.bf = &zbig{dict: make(map[string]float64, max(hint, z.lp.count()))}
 	for i, off := 0, 1; i < z.lp.count(); i++ {
 		var it zitem
 		it, off = z.lp.item(off)
 		it.member = strings.Clone(it.member) // not pinning the pack
-		z.dict[it.member] = it.score
-		z.tree.insert(it)
+		z.bf.memberBytes += int(allocSize(int64(len(it.member))))
+		z.bf.dict[it.member] = it.score
+		z.bf.tree.insert(it)
 	}
 	z.lp = ""
 }
@@ -118,7 +134,7 @@ func (z *zsetValue) toBig(hint int) {
 // score returns member's score.
 func (z *zsetValue) score(member []byte) (float64, bool) {
 	if z.big() {
-		s, ok := z.dict[string(member)]
+		s, ok := z.bf.dict[string(member)]
 		return s, ok
 	}
 	if r, it := z.lp.find(member); r >= 0 {
@@ -142,19 +158,21 @@ func (z *zsetValue) insert(member []byte, score float64) {
 		return
 	}
 	it := zitem{member: string(member), score: score}
-	z.dict[it.member] = score
-	z.tree.insert(it)
+	z.bf.memberBytes += int(allocSize(int64(len(member))))
+	z.bf.dict[it.member] = score
+	z.bf.tree.insert(it)
 }
 
 // remove deletes member; reports whether it was there.
 func (z *zsetValue) remove(member []byte) bool {
 	if z.big() {
-		s, ok := z.dict[string(member)]
+		s, ok := z.bf.dict[string(member)]
 		if !ok {
 			return false
 		}
-		z.tree.delete(zitem{member: string(member), score: s})
-		delete(z.dict, string(member))
+		z.bf.tree.delete(zitem{member: string(member), score: s})
+		delete(z.bf.dict, string(member))
+		z.bf.memberBytes -= int(allocSize(int64(len(member))))
 		return true
 	}
 	r, _ := z.lp.find(member)
@@ -179,7 +197,7 @@ func (z *zsetValue) set(member []byte, s float64) {
 // at returns the item of rank r.
 func (z *zsetValue) at(r int) zitem {
 	if z.big() {
-		return z.tree.at(r)
+		return z.bf.tree.at(r)
 	}
 	it, _ := z.lp.item(z.lp.offsetOf(r))
 	return it
@@ -197,7 +215,7 @@ func (z *zsetValue) scan(from, to int, rev bool, fn func(zitem) bool) {
 		return
 	}
 	if z.big() {
-		z.tree.scan(from, to, rev, fn)
+		z.bf.tree.scan(from, to, rev, fn)
 		return
 	}
 	if rev {
@@ -223,7 +241,7 @@ func (z *zsetValue) scan(from, to int, rev bool, fn func(zitem) bool) {
 // countWhile is the number of leading items satisfying pred (monotone).
 func (z *zsetValue) countWhile(pred func(zitem) bool) int {
 	if z.big() {
-		return z.tree.countWhile(pred)
+		return z.bf.tree.countWhile(pred)
 	}
 	n := 0
 	for off := 1; n < z.lp.count(); n++ {
@@ -296,8 +314,9 @@ func (b *zsetBuilder) add(member []byte, score float64) {
 		return
 	}
 	it := zitem{member: string(member), score: score}
-	b.z.dict[it.member] = score
-	b.z.tree.insert(it)
+	b.z.bf.memberBytes += int(allocSize(int64(len(member))))
+	b.z.bf.dict[it.member] = score
+	b.z.bf.tree.insert(it)
 }
 
 // done returns the set; nil when empty (never store it).
