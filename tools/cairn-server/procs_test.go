@@ -304,3 +304,40 @@ func TestBackgroundFloor(t *testing.T) {
 		}
 	}
 }
+
+// TestProcTunerFailedLoad: after a probe that did not pay, the same load is
+// not probed again within the backoff, another load (a rate outside
+// loadDrop of it) is, at once.
+func TestProcTunerFailedLoad(t *testing.T) {
+	tu := newProcTuner(2)
+	now := time.Unix(0, 0)
+	step := func(busy, rate float64) int {
+		now = now.Add(tunerWindow)
+		return tu.step(now, busy, rate, 1)
+	}
+	playWindows(t, "same load", func(busy, rate float64, _ int) int { return step(busy, rate) }, []tunerWindowCase{
+		{busy: 0.9, rate: 92e3, want: 2}, // probe
+		{busy: 1.1, rate: 75e3, want: 2}, // settling
+		{busy: 1.1, rate: 75e3, want: 2}, // judged...
+		{busy: 1.1, rate: 76e3, want: 2},
+		{busy: 1.1, rate: 76e3, want: 1}, // ...not kept
+	})
+	for i := 0; time.Duration(i)*tunerWindow < minBackoff-tunerWindow; i++ {
+		if got := step(0.9, 92e3); got != 1 {
+			t.Fatalf("the same load probed again %v after a failed probe", time.Duration(i+1)*tunerWindow)
+		}
+	}
+	if got := step(0.9, 92e3); got != 2 {
+		t.Fatal("the same load not probed again after the backoff")
+	}
+
+	tu = newProcTuner(2)
+	for _, w := range []float64{92e3, 75e3, 75e3, 76e3, 76e3} { // a failed probe, as above
+		step(0.9, w)
+	}
+	playWindows(t, "another load", func(busy, rate float64, _ int) int { return step(busy, rate) }, []tunerWindowCase{
+		{busy: 0.02, rate: 10, want: 1},    // idle between loads
+		{busy: 0.95, rate: 1.3e6, want: 1}, // the next load's first window
+		{busy: 0.95, rate: 1.3e6, want: 2}, // its baseline, another load: probed within the old backoff
+	})
+}
