@@ -575,3 +575,88 @@ func TestSnapshotFrozenConcurrent(t *testing.T) {
 		t.Fatalf("recovered state differs:\n%s", d)
 	}
 }
+
+// TestSnapshotFrozenRenamed: a frozen collection renamed into a shard the
+// snapshot has yet to serialise, then written to there, is copied by that
+// write: the snapshot holds the old key's value at its shard's stamp and
+// the new key's at its own, and snapshot plus log give the final state.
+func TestSnapshotFrozenRenamed(t *testing.T) {
+	fs := vfs.NewMem()
+	e, err := snapOpen(t, fs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	src := []byte("biglist")
+	srcShard := int(hashKey(src) & e.shardMask)
+	if srcShard == int(e.shardMask) {
+		t.Skip("the list's shard is the last one") // not with 16 shards and this key
+	}
+	var dst []byte
+	for i := 0; dst == nil; i++ {
+		if k := []byte(fmt.Sprintf("d%d", i)); int(hashKey(k)&e.shardMask) > srcShard {
+			dst = k
+		}
+	}
+	elem := bytes.Repeat([]byte("e"), 60)
+	for i := 0; i < 6000; i += 100 {
+		vals := make([][]byte, 100)
+		for j := range vals {
+			vals[j] = elem
+		}
+		if err := e.Update([][]byte{src}, func(tx *Tx) error {
+			_, err := tx.Push(0, src, vals, true, false)
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	before := rcDump(t, e)
+	e.snap.afterStamp = func(shard int) {
+		if shard != srcShard {
+			return
+		}
+		if err := e.Update([][]byte{src, dst}, func(tx *Tx) error {
+			if _, err := tx.Rename(0, src, dst, false); err != nil {
+				return err
+			}
+			_, err := tx.Push(0, dst, [][]byte{[]byte("new")}, true, false)
+			return err
+		}); err != nil {
+			t.Error(err)
+		}
+	}
+	if err := e.Save(); err != nil {
+		t.Fatal(err)
+	}
+	e.snap.afterStamp = nil
+	after := rcDump(t, e)
+
+	snapOnly, err := Open(Options{Databases: 2, Shards: 16, Logger: rcQuiet, ActiveExpireHz: -1,
+		Snapshots: &SnapshotOptions{FS: fs, Dir: "/d/snapshots", BlockSize: 128}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := snapOnly.Load(); err != nil {
+		t.Fatal(err)
+	}
+	got := rcDump(t, snapOnly)
+	snapOnly.Close()
+	srcName, dstName := fmt.Sprintf("0/%q", src), fmt.Sprintf("0/%q", dst)
+	if got[srcName] != before[srcName] {
+		t.Fatalf("the snapshot's %s is not its value at its shard's stamp", src)
+	}
+	if got[dstName] != after[dstName] {
+		t.Fatalf("the snapshot's %s is not its value at its shard's stamp (after the write)", dst)
+	}
+	if err := e.Close(); err != nil {
+		t.Fatal(err)
+	}
+	r, err := snapOpen(t, fs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	if d := rcDiff(rcDump(t, r), after); d != "" {
+		t.Fatalf("recovered state differs:\n%s", d)
+	}
+}
