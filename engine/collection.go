@@ -12,4 +12,7 @@ type collection interface {
 	clone() collection
 	// encoding is OBJECT ENCODING's answer ("listpack", "hashtable", …).
 	encoding() string
+	// memUsage is the bytes the value holds without its entry, for
+	// maxmemory's accounting; O(1), as it runs on every write.
+	memUsage() int
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"strings"
+	"unsafe"
 )
 
 // The list type: a deque of chunks, each chunk one byte buffer holding a
@@ -40,6 +41,18 @@ type listChunk struct {
 type listValue struct {
 	chunks []*listChunk
 	n      int // elements in all chunks
+	// bufBytes is what the chunks' buffers take of the heap (bufCost of
+	// each), kept as buffers come, grow and go, for memUsage.
+	bufBytes int
+}
+
+// bufCost is the heap a chunk buffer of n bytes takes.
+func bufCost(n int) int { return int(allocSize(int64(n))) }
+
+// memUsage is the bytes the list holds (for maxmemory's accounting).
+func (l *listValue) memUsage() int {
+	return int(allocSize(int64(unsafe.Sizeof(*l)))) + int(allocSize(int64(cap(l.chunks))*8)) +
+		len(l.chunks)*int(allocSize(int64(unsafe.Sizeof(listChunk{})))) + l.bufBytes
 }
 
 func (l *listValue) kind() Kind       { return KindList }
@@ -52,6 +65,7 @@ func (l *listValue) clone() collection {
 		nb := make([]byte, ch.hi-ch.lo)
 		copy(nb, ch.buf[ch.lo:ch.hi])
 		c.chunks[i] = &listChunk{buf: nb, lo: 0, hi: len(nb), n: ch.n}
+		c.bufBytes += bufCost(len(nb))
 	}
 	return c
 }
@@ -269,11 +283,15 @@ func (l *listValue) pushBack(v []byte) {
 			ch = nil
 		}
 	}
+	old := 0
 	if ch == nil {
 		ch = newChunkFor(packedSize(len(v)), false, len(l.chunks) > 0)
 		l.chunks = append(l.chunks, ch)
+	} else {
+		old = len(ch.buf)
 	}
 	ch.pushBack(v)
+	l.bufBytes += bufCost(len(ch.buf)) - bufCost(old)
 	l.n++
 }
 
@@ -285,13 +303,17 @@ func (l *listValue) pushFront(v []byte) {
 			ch = nil
 		}
 	}
+	old := 0
 	if ch == nil {
 		ch = newChunkFor(packedSize(len(v)), true, len(l.chunks) > 0)
 		l.chunks = append(l.chunks, nil)
 		copy(l.chunks[1:], l.chunks)
 		l.chunks[0] = ch
+	} else {
+		old = len(ch.buf)
 	}
 	ch.pushFront(v)
+	l.bufBytes += bufCost(len(ch.buf)) - bufCost(old)
 	l.n++
 }
 
@@ -301,6 +323,7 @@ func (l *listValue) popFront() []byte {
 	ch := l.chunks[0]
 	v := ch.popFront()
 	if ch.n == 0 {
+		l.bufBytes -= bufCost(len(ch.buf))
 		l.chunks[0] = nil
 		l.chunks = l.chunks[1:]
 	}
@@ -314,6 +337,7 @@ func (l *listValue) popBack() []byte {
 	ch := l.chunks[k]
 	v := ch.popBack()
 	if ch.n == 0 {
+		l.bufBytes -= bufCost(len(ch.buf))
 		l.chunks[k] = nil
 		l.chunks = l.chunks[:k]
 	}
@@ -328,6 +352,7 @@ func (l *listValue) dropFront(k int) {
 		if ch.n <= k {
 			k -= ch.n
 			l.n -= ch.n
+			l.bufBytes -= bufCost(len(ch.buf))
 			l.chunks[0] = nil
 			l.chunks = l.chunks[1:]
 			continue
@@ -347,6 +372,7 @@ func (l *listValue) dropBack(k int) {
 		if ch.n <= k {
 			k -= ch.n
 			l.n -= ch.n
+			l.bufBytes -= bufCost(len(ch.buf))
 			l.chunks[last] = nil
 			l.chunks = l.chunks[:last]
 			continue
@@ -392,7 +418,9 @@ func (l *listValue) set(i int, v []byte) {
 	ch := l.chunks[ci]
 	p := ch.offsetOf(li)
 	_, q := readFwd(ch.buf, p)
+	old := len(ch.buf)
 	ch.replace(p, q, v, true)
+	l.bufBytes += bufCost(len(ch.buf)) - bufCost(old)
 	l.split(ci)
 }
 
@@ -409,7 +437,9 @@ func (l *listValue) insert(i int, v []byte) {
 	ci, li := l.locate(i)
 	ch := l.chunks[ci]
 	p := ch.offsetOf(li)
+	old := len(ch.buf)
 	ch.replace(p, p, v, true)
+	l.bufBytes += bufCost(len(ch.buf)) - bufCost(old)
 	ch.n++
 	l.n++
 	l.split(ci)
@@ -426,6 +456,7 @@ func (l *listValue) split(ci int) {
 	right := &listChunk{buf: make([]byte, ch.hi-p), n: ch.n - half}
 	copy(right.buf, ch.buf[p:ch.hi])
 	right.hi = len(right.buf)
+	l.bufBytes += bufCost(len(right.buf))
 	ch.hi = p
 	ch.n = half
 	l.chunks = append(l.chunks, nil)
@@ -435,6 +466,7 @@ func (l *listValue) split(ci int) {
 
 // removeChunk drops the (empty) chunk ci.
 func (l *listValue) removeChunk(ci int) {
+	l.bufBytes -= bufCost(len(l.chunks[ci].buf))
 	copy(l.chunks[ci:], l.chunks[ci+1:])
 	l.chunks[len(l.chunks)-1] = nil
 	l.chunks = l.chunks[:len(l.chunks)-1]
@@ -449,7 +481,9 @@ func (l *listValue) mergeSmall() {
 			ci++
 			continue
 		}
+		old := len(a.buf)
 		a.reserve(b.used(), false)
+		l.bufBytes += bufCost(len(a.buf)) - bufCost(old)
 		copy(a.buf[a.hi:], b.buf[b.lo:b.hi])
 		a.hi += b.used()
 		a.n += b.n

@@ -165,11 +165,21 @@ func TestListModel(t *testing.T) {
 				t.Logf("seed %d step %d: list %d %s\nmodel %d %s", seed, step, l.n, l.String(), len(m), m.String())
 				return false
 			}
+			bufBytes := 0
 			for _, ch := range l.chunks {
 				if ch.n == 0 || ch.lo < 0 || ch.hi > len(ch.buf) || ch.lo > ch.hi {
 					t.Logf("seed %d: bad chunk %+v", seed, *ch)
 					return false
 				}
+				bufBytes += bufCost(len(ch.buf))
+			}
+			if bufBytes != l.bufBytes {
+				t.Logf("seed %d step %d: bufBytes %d, the chunks' buffers take %d", seed, step, l.bufBytes, bufBytes)
+				return false
+			}
+			if c := l.clone().(*listValue); c.bufBytes != listBufBytes(c) {
+				t.Logf("seed %d step %d: a clone's bufBytes %d, its buffers take %d", seed, step, c.bufBytes, listBufBytes(c))
+				return false
 			}
 		}
 		// Backward iteration agrees with forward.
@@ -263,4 +273,13 @@ func BenchmarkListIndexEnds(b *testing.B) {
 		l.index(3)
 		l.index(l.n - 3)
 	}
+}
+
+// listBufBytes is what bufBytes should be: the chunks' buffers' cost.
+func listBufBytes(l *listValue) int {
+	n := 0
+	for _, ch := range l.chunks {
+		n += bufCost(len(ch.buf))
+	}
+	return n
 }

@@ -21,13 +21,6 @@ import "unsafe"
 // total (for the check before each write), both changed only under the
 // shard's write lock.
 
-// memUsager is implemented by a collection that can say how many bytes
-// its value holds (without the entry). Others are charged an estimate per
-// element (collElemEstimate).
-type memUsager interface {
-	memUsage() int
-}
-
 const (
 	// entryBytes and collEntryBytes are the entry structs (a collEntry
 	// adds the collection's interface value).
@@ -40,9 +33,6 @@ const (
 	slotOverhead     = 14
 	volatileOverhead = 14
 	tableOverhead    = 80
-	// collElemEstimate is charged per element of a collection that does
-	// not implement memUsager.
-	collElemEstimate = 48
 )
 
 // memSize is what the engine charges for ent.
@@ -60,11 +50,7 @@ func (ent *entry) memSize() int64 {
 	}
 	n += collEntryBytes + allocSize(int64(ent.klen))
 	if c := ent.collection(); c != nil {
-		if m, ok := c.(memUsager); ok {
-			n += int64(m.memUsage())
-		} else {
-			n += int64(c.length()) * collElemEstimate
-		}
+		n += int64(c.memUsage())
 	}
 	return n
 }

@@ -675,6 +675,7 @@ func collectionFromSnapshotMore(t snapshot.Type, value []byte) (collection, erro
 		}
 		if size > 0 && size <= listChunkBytes {
 			b.l.chunks = []*listChunk{{buf: make([]byte, size)}}
+			b.l.bufBytes = bufCost(size)
 		}
 		for {
 			v, _, _, ok := it.Next()
