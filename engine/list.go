@@ -49,6 +49,14 @@ type listValue struct {
 // bufCost is the heap a chunk buffer of n bytes takes.
 func bufCost(n int) int { return int(allocSize(int64(n))) }
 
+// resized counts a chunk buffer that went from old bytes to now (0: none).
+// Most pushes do not reallocate, and they skip bufCost's search.
+func (l *listValue) resized(old, now int) {
+	if now != old {
+		l.bufBytes += bufCost(now) - bufCost(old)
+	}
+}
+
 // memUsage is the bytes the list holds (for maxmemory's accounting).
 func (l *listValue) memUsage() int {
 	return int(allocSize(int64(unsafe.Sizeof(*l)))) + int(allocSize(int64(cap(l.chunks))*8)) +
@@ -291,7 +299,7 @@ func (l *listValue) pushBack(v []byte) {
 		old = len(ch.buf)
 	}
 	ch.pushBack(v)
-	l.bufBytes += bufCost(len(ch.buf)) - bufCost(old)
+	l.resized(old, len(ch.buf))
 	l.n++
 }
 
@@ -313,7 +321,7 @@ func (l *listValue) pushFront(v []byte) {
 		old = len(ch.buf)
 	}
 	ch.pushFront(v)
-	l.bufBytes += bufCost(len(ch.buf)) - bufCost(old)
+	l.resized(old, len(ch.buf))
 	l.n++
 }
 
@@ -420,7 +428,7 @@ func (l *listValue) set(i int, v []byte) {
 	_, q := readFwd(ch.buf, p)
 	old := len(ch.buf)
 	ch.replace(p, q, v, true)
-	l.bufBytes += bufCost(len(ch.buf)) - bufCost(old)
+	l.resized(old, len(ch.buf))
 	l.split(ci)
 }
 
@@ -439,7 +447,7 @@ func (l *listValue) insert(i int, v []byte) {
 	p := ch.offsetOf(li)
 	old := len(ch.buf)
 	ch.replace(p, p, v, true)
-	l.bufBytes += bufCost(len(ch.buf)) - bufCost(old)
+	l.resized(old, len(ch.buf))
 	ch.n++
 	l.n++
 	l.split(ci)
@@ -483,7 +491,7 @@ func (l *listValue) mergeSmall() {
 		}
 		old := len(a.buf)
 		a.reserve(b.used(), false)
-		l.bufBytes += bufCost(len(a.buf)) - bufCost(old)
+		l.resized(old, len(a.buf))
 		copy(a.buf[a.hi:], b.buf[b.lo:b.hi])
 		a.hi += b.used()
 		a.n += b.n
