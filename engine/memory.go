@@ -70,17 +70,22 @@ func allocSize(n int64) int64 {
 	if n > 32768 {
 		return (n + 8191) &^ 8191 // large objects: whole pages
 	}
-	lo, hi := 0, len(sizeClasses)-1
-	for lo < hi {
-		mid := (lo + hi) / 2
-		if sizeClasses[mid] < n {
-			lo = mid + 1
-		} else {
-			hi = mid
-		}
-	}
-	return sizeClasses[lo]
+	return int64(smallAllocSize[(n+7)>>3])
 }
+
+// smallAllocSize[(n+7)/8] is the size class of n, 0 < n <= 32768: looked
+// up rather than searched for, as every write runs allocSize several
+// times (memSize before and after, a list's buffers, a string's block).
+var smallAllocSize = func() (t [32768/8 + 1]uint16) {
+	c := 0
+	for i := 1; i < len(t); i++ {
+		for sizeClasses[c] < int64(i*8) {
+			c++
+		}
+		t[i] = uint16(sizeClasses[c])
+	}
+	return t
+}()
 
 // memRec is an entry a write transaction may change: its size when first
 // seen (0 for one it put), and where it is charged.

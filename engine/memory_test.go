@@ -423,3 +423,23 @@ func BenchmarkEvictLRU(b *testing.B) {
 		}
 	}
 }
+
+// TestAllocSize: the looked-up size class is the smallest class that holds
+// n, and a large allocation takes whole pages.
+func TestAllocSize(t *testing.T) {
+	for n := int64(1); n <= 40000; n++ {
+		want := (n + 8191) &^ 8191
+		for _, c := range sizeClasses {
+			if c >= n {
+				want = c
+				break
+			}
+		}
+		if got := allocSize(n); got != want {
+			t.Fatalf("allocSize(%d) = %d, want %d", n, got, want)
+		}
+	}
+	if allocSize(0) != 0 || allocSize(-1) != 0 {
+		t.Fatal("allocSize of nothing is not 0")
+	}
+}
