@@ -85,3 +85,33 @@ func TestAccessClock(t *testing.T) {
 		t.Fatalf("accessMs %d after Close, clock %d before", got, before)
 	}
 }
+
+// TestSetActiveExpireHz: a new hz takes effect at once, not at the next
+// tick of the old one (CONFIG SET hz).
+func TestSetActiveExpireHz(t *testing.T) {
+	e := openT(t, Options{ActiveExpireHz: 1})
+	defer e.Close()
+	start := time.Now()
+	e.SetActiveExpireHz(200)
+	// At 1 Hz five cycles take five seconds; at 200 Hz 25 ms.
+	for e.Stats().ExpireCycles.Load() < 5 {
+		if time.Since(start) > 3*time.Second {
+			t.Fatalf("%d active-expiry cycles in %v after SET hz 200", e.Stats().ExpireCycles.Load(), time.Since(start))
+		}
+		time.Sleep(time.Millisecond)
+	}
+	e.SetActiveExpireHz(-1)
+	n := e.Stats().ExpireCycles.Load()
+	// The cron still ticks (the access clock), without expiry cycles:
+	// wait for a tick through the access clock's reading.
+	e.wall.last.Store(1)
+	for e.wall.last.Load() == 1 {
+		if time.Since(start) > 5*time.Second {
+			t.Fatal("the cron stopped ticking with active expiry off")
+		}
+		time.Sleep(time.Millisecond)
+	}
+	if got := e.Stats().ExpireCycles.Load(); got > n+1 {
+		t.Fatalf("%d active-expiry cycles after turning it off (%d before)", got, n)
+	}
+}

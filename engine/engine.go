@@ -82,7 +82,11 @@ type Engine struct {
 	stopCron chan struct{}
 	cronDone chan struct{}
 	// cronOn: the cron runs and refreshes the access clock.
-	cronOn    atomic.Bool
+	cronOn atomic.Bool
+	// hz is the active-expiry frequency in force (SetActiveExpireHz);
+	// hzChanged wakes the cron to apply a change.
+	hz        atomic.Int32
+	hzChanged chan struct{}
 	closeOnce sync.Once
 
 	// recording: writes record effects (a Committer or a log reads them).
@@ -174,6 +178,8 @@ func Open(opts Options) (*Engine, error) {
 		}
 	}
 	e.txPool.New = func() any { return &Tx{e: e} }
+	e.hz.Store(int32(opts.ActiveExpireHz))
+	e.hzChanged = make(chan struct{}, 1)
 	e.initMemory(opts.Memory)
 	e.recording = opts.Committer != nil || opts.WAL != nil || opts.Snapshots != nil
 	e.snap.status.LastSave = time.Now()

@@ -29,17 +29,23 @@ const (
 	expireRepeatPercent = 25
 )
 
-// cronLoop is the engine's serverCron: ActiveExpireHz times a second (10
-// without active expiry) it refreshes the access clock and runs an
+// cronPeriod is the cron's period at hz (10 a second without active
+// expiry, hz <= 0).
+func cronPeriod(hz int) time.Duration {
+	if hz > 0 {
+		return time.Second / time.Duration(hz)
+	}
+	return 100 * time.Millisecond
+}
+
+// cronLoop is the engine's serverCron: hz times a second (see
+// SetActiveExpireHz) it refreshes the access clock and runs an
 // active-expiry cycle.
 func (e *Engine) cronLoop() {
 	defer close(e.cronDone)
-	hz := e.opts.ActiveExpireHz
-	period := 100 * time.Millisecond
-	if hz > 0 {
-		period = time.Second / time.Duration(hz)
-	}
 	defer e.cronOn.Store(false)
+	hz := int(e.hz.Load())
+	period := cronPeriod(hz)
 	t := time.NewTicker(period)
 	defer t.Stop()
 	next := 0
@@ -47,12 +53,30 @@ func (e *Engine) cronLoop() {
 		select {
 		case <-e.stopCron:
 			return
+		case <-e.hzChanged:
+			hz = int(e.hz.Load())
+			period = cronPeriod(hz)
+			t.Reset(period)
 		case <-t.C:
 			e.NowMs()
 			if hz > 0 {
 				next = e.ActiveExpireCycle(next, period/4)
 			}
 		}
+	}
+}
+
+// SetActiveExpireHz changes how many active-expiry cycles run per second
+// (CONFIG SET hz); 0 or less turns active expiry off. It takes effect at
+// once if the cron runs (it does unless the engine was opened with a
+// test's clock and active expiry off).
+func (e *Engine) SetActiveExpireHz(hz int) {
+	if int(e.hz.Swap(int32(hz))) == hz {
+		return
+	}
+	select {
+	case e.hzChanged <- struct{}{}:
+	default: // a change is already waiting; the loop reads the latest
 	}
 }
 

@@ -356,6 +356,7 @@ func (s *Server) applyConfig(cfg Config) {
 		s.eng.SetSaveRules(rules)
 	}
 	s.eng.SetLogGrowth(cfg.AutoAOFRewritePercentage, cfg.AutoAOFRewriteMinSize)
+	s.eng.SetActiveExpireHz(cfg.Hz)
 	s.applyMemoryConfig(cfg)
 	s.applyOutputLimits(&cfg)
 }
