@@ -475,31 +475,12 @@ func TestSnapshotFrozenCollections(t *testing.T) {
 	}
 
 	// The snapshot alone holds the values as they were at the stamp.
-	snapOnly, err := Open(Options{Databases: 2, Shards: 16, Logger: rcQuiet, ActiveExpireHz: -1,
-		Snapshots: &SnapshotOptions{FS: fs, Dir: "/d/snapshots", BlockSize: 128}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := snapOnly.Load(); err != nil {
-		t.Fatal(err)
-	}
-	if d := rcDiff(rcDump(t, snapOnly), before); d != "" {
+	if d := rcDiff(snapshotOnlyDump(t, fs), before); d != "" {
 		t.Fatalf("the snapshot is not the state at its stamps:\n%s", d)
 	}
-	snapOnly.Close()
 
 	// Snapshot and log: the state the writes left.
-	if err := e.Close(); err != nil {
-		t.Fatal(err)
-	}
-	r, err := snapOpen(t, fs)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer r.Close()
-	if d := rcDiff(rcDump(t, r), after); d != "" {
-		t.Fatalf("recovered state differs:\n%s", d)
-	}
+	closeAndRecover(t, e, fs, after)
 }
 
 // TestSnapshotFrozenConcurrent: writers change big collections while
@@ -563,17 +544,7 @@ func TestSnapshotFrozenConcurrent(t *testing.T) {
 		}
 	}
 	want := rcDump(t, e)
-	if err := e.Close(); err != nil {
-		t.Fatal(err)
-	}
-	r, err := snapOpen(t, fs)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer r.Close()
-	if d := rcDiff(rcDump(t, r), want); d != "" {
-		t.Fatalf("recovered state differs:\n%s", d)
-	}
+	closeAndRecover(t, e, fs, want)
 }
 
 // TestSnapshotFrozenRenamed: a frozen collection renamed into a shard the
@@ -631,16 +602,7 @@ func TestSnapshotFrozenRenamed(t *testing.T) {
 	e.snap.afterStamp = nil
 	after := rcDump(t, e)
 
-	snapOnly, err := Open(Options{Databases: 2, Shards: 16, Logger: rcQuiet, ActiveExpireHz: -1,
-		Snapshots: &SnapshotOptions{FS: fs, Dir: "/d/snapshots", BlockSize: 128}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := snapOnly.Load(); err != nil {
-		t.Fatal(err)
-	}
-	got := rcDump(t, snapOnly)
-	snapOnly.Close()
+	got := snapshotOnlyDump(t, fs)
 	srcName, dstName := fmt.Sprintf("0/%q", src), fmt.Sprintf("0/%q", dst)
 	if got[srcName] != before[srcName] {
 		t.Fatalf("the snapshot's %s is not its value at its shard's stamp", src)
@@ -648,6 +610,29 @@ func TestSnapshotFrozenRenamed(t *testing.T) {
 	if got[dstName] != after[dstName] {
 		t.Fatalf("the snapshot's %s is not its value at its shard's stamp (after the write)", dst)
 	}
+	closeAndRecover(t, e, fs, after)
+}
+
+// snapshotOnlyDump loads the newest snapshot in fs without the log and
+// dumps it: the state at the snapshot's stamps.
+func snapshotOnlyDump(t *testing.T, fs vfs.FS) map[string]string {
+	t.Helper()
+	e, err := Open(Options{Databases: 2, Shards: 16, Logger: rcQuiet, ActiveExpireHz: -1,
+		Snapshots: &SnapshotOptions{FS: fs, Dir: "/d/snapshots", BlockSize: 128}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	if _, err := e.Load(); err != nil {
+		t.Fatal(err)
+	}
+	return rcDump(t, e)
+}
+
+// closeAndRecover closes e, opens its log and snapshots in fs again and
+// fails t unless the recovered state is want.
+func closeAndRecover(t *testing.T, e *Engine, fs vfs.FS, want map[string]string) {
+	t.Helper()
 	if err := e.Close(); err != nil {
 		t.Fatal(err)
 	}
@@ -656,7 +641,7 @@ func TestSnapshotFrozenRenamed(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer r.Close()
-	if d := rcDiff(rcDump(t, r), after); d != "" {
+	if d := rcDiff(rcDump(t, r), want); d != "" {
 		t.Fatalf("recovered state differs:\n%s", d)
 	}
 }
