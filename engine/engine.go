@@ -216,7 +216,7 @@ func Open(opts Options) (*Engine, error) {
 // startBackground starts the cron (active expiry, the access clock) and
 // the snapshot loop, once the data is loaded.
 func (e *Engine) startBackground() {
-	if e.opts.ActiveExpireHz > 0 || e.wall != nil {
+	if e.hz.Load() > 0 || e.wall != nil {
 		e.stopCron = make(chan struct{})
 		e.cronDone = make(chan struct{})
 		if e.wall != nil {
