@@ -341,3 +341,31 @@ func TestProcTunerFailedLoad(t *testing.T) {
 		{busy: 0.95, rate: 1.3e6, want: 2}, // its baseline, another load: probed within the old backoff
 	})
 }
+
+// TestProcTunerLoadFalls: a P that paid for one load is not kept for
+// another of a much lower command rate that keeps the Ps as busy as one
+// core (50 clients at pipeline 1 after a pipelined bulk load), even within
+// the hold; one slow window alone does not undo it.
+func TestProcTunerLoadFalls(t *testing.T) {
+	tu := newProcTuner(2)
+	now := time.Unix(0, 0)
+	step := func(busy, rate float64) int {
+		now = now.Add(tunerWindow)
+		return tu.step(now, busy, rate, 1)
+	}
+	playWindows(t, "bulk load, then one-at-a-time clients", func(busy, rate float64, _ int) int { return step(busy, rate) }, []tunerWindowCase{
+		{busy: 0.97, rate: 600e3, want: 2}, // probe
+		{busy: 1.2, rate: 700e3, want: 2},  // settling
+		{busy: 1.6, rate: 880e3, want: 2},  // judged...
+		{busy: 1.6, rate: 880e3, want: 2},
+		{busy: 1.6, rate: 880e3, want: 2}, // ...kept
+		{busy: 1.6, rate: 880e3, want: 2}, // not counted
+		{busy: 1.6, rate: 880e3, want: 2},
+		{busy: 1.6, rate: 500e3, want: 2}, // one slow window
+		{busy: 1.6, rate: 880e3, want: 2},
+		{busy: 0.9, rate: 70e3, want: 1}, // the bulk load ended
+	})
+	if !now.Before(tu.holdUntil) {
+		t.Fatal("the test left the hold")
+	}
+}
