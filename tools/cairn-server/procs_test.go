@@ -71,11 +71,9 @@ func TestProcTuner(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			tu := newProcTuner(tc.max)
-			now := time.Unix(0, 0)
+			r := newTunerRun(tc.max)
 			for i, w := range tc.windows {
-				now = now.Add(tunerWindow)
-				if got := tu.step(now, w.busy, w.rate, 1); got != w.want {
+				if got := r.window(w.busy, w.rate); got != w.want {
 					t.Fatalf("window %d (busy %.2f, rate %.0f): %d Ps, want %d", i, w.busy, w.rate, got, w.want)
 				}
 			}
@@ -86,12 +84,8 @@ func TestProcTuner(t *testing.T) {
 // TestProcTunerDropsAfterHold: a kept probe is undone once the load fits
 // in fewer Ps and the hold has passed; a failed probe's backoff grows.
 func TestProcTunerDropsAfterHold(t *testing.T) {
-	tu := newProcTuner(2)
-	now := time.Unix(0, 0)
-	step := func(busy, rate float64) int {
-		now = now.Add(tunerWindow)
-		return tu.step(now, busy, rate, 1)
-	}
+	r := newTunerRun(2)
+	step := r.window
 	step(0.97, 500e3)
 	step(1.2, 520e3)
 	step(1.4, 800e3)
@@ -99,22 +93,22 @@ func TestProcTunerDropsAfterHold(t *testing.T) {
 	if got := step(1.4, 800e3); got != 2 {
 		t.Fatalf("probe not kept: %d Ps", got)
 	}
-	now = now.Add(holdFor)
+	r.now = r.now.Add(holdFor)
 	if got := step(0.5, 100e3); got != 1 {
 		t.Fatalf("after the hold, a light load still has %d Ps", got)
 	}
 
 	// Two failed probes: the second backoff is twice the first.
-	tu = newProcTuner(2)
+	r.restart(2)
 	step(0.97, 500e3)
 	step(1.0, 400e3)
 	step(1.0, 400e3)
 	step(1.0, 400e3)
 	step(1.0, 400e3) // dropped; retry after minBackoff
-	if tu.backoff != 2*minBackoff {
-		t.Fatalf("backoff after one failed probe: %v, want %v", tu.backoff, 2*minBackoff)
+	if r.backoff != 2*minBackoff {
+		t.Fatalf("backoff after one failed probe: %v, want %v", r.backoff, 2*minBackoff)
 	}
-	now = now.Add(minBackoff)
+	r.now = r.now.Add(minBackoff)
 	step(0.97, 500e3) // the first window back on one P: no baseline yet
 	if got := step(0.97, 500e3); got != 2 {
 		t.Fatalf("no new probe after the backoff: %d Ps", got)
@@ -123,20 +117,16 @@ func TestProcTunerDropsAfterHold(t *testing.T) {
 	step(1.0, 400e3)
 	step(1.0, 400e3)
 	step(1.0, 400e3)
-	if tu.backoff != 4*minBackoff {
-		t.Fatalf("backoff after two failed probes: %v, want %v", tu.backoff, 4*minBackoff)
+	if r.backoff != 4*minBackoff {
+		t.Fatalf("backoff after two failed probes: %v, want %v", r.backoff, 4*minBackoff)
 	}
 }
 
 // TestProcTunerFloor: background work raises the Ps at once, without a
 // probe, and keeps them up while it lasts.
 func TestProcTunerFloor(t *testing.T) {
-	tu := newProcTuner(4)
-	now := time.Unix(0, 0)
-	step := func(busy, rate float64, floor int) int {
-		now = now.Add(tunerWindow)
-		return tu.step(now, busy, rate, floor)
-	}
+	r := newTunerRun(4)
+	step := r.windowFloor
 	if got := step(0.3, 1e3, 2); got != 2 {
 		t.Fatalf("floor 2: %d Ps", got)
 	}
@@ -146,14 +136,14 @@ func TestProcTunerFloor(t *testing.T) {
 	if got := step(0.3, 1e3, 1); got != 1 {
 		t.Fatalf("floor gone, light load: %d Ps", got)
 	}
-	if got := newProcTuner(1).step(now, 0, 0, 2); got != 1 {
+	if got := newProcTuner(1).step(r.now, 0, 0, 2); got != 1 {
 		t.Fatalf("floor above the cores: %d Ps", got)
 	}
 
 	// A load starts under a floor of 2, the floor goes, and the Ps drop
 	// to one; the probe that follows is judged against the rate on one P
 	// only, not a mix with the windows on two.
-	tu = newProcTuner(2)
+	r.restart(2)
 	playWindows(t, "mixed baseline", step, []tunerWindowCase{
 		{0.1, 0, 2, 2},
 		{0.1, 0, 2, 2},
@@ -168,7 +158,7 @@ func TestProcTunerFloor(t *testing.T) {
 
 	// A load that keeps two Ps busy under the floor: when the floor goes,
 	// so does the P it added, busy or not.
-	tu = newProcTuner(2)
+	r.restart(2)
 	playWindows(t, "floor goes", step, []tunerWindowCase{
 		{0.1, 0, 2, 2},
 		{1.2, 50e3, 2, 2},
@@ -177,7 +167,7 @@ func TestProcTunerFloor(t *testing.T) {
 		{0.9, 84e3, 1, 1},
 	})
 	// A P that a probe above the floor earned stays after the floor goes.
-	tu = newProcTuner(3)
+	r.restart(3)
 	playWindows(t, "earned", step, []tunerWindowCase{
 		{0.1, 0, 2, 2},
 		{1.5, 50e3, 2, 2}, // first window at 2: not counted
@@ -212,18 +202,14 @@ func playWindows(t *testing.T, name string, step func(busy, rate float64, floor 
 // load that it paid for lasts, however little busier the Ps are than one;
 // it is once the rate falls well below.
 func TestProcTunerKeepsWhatPaid(t *testing.T) {
-	tu := newProcTuner(2)
-	now := time.Unix(0, 0)
-	step := func(busy, rate float64) int {
-		now = now.Add(tunerWindow)
-		return tu.step(now, busy, rate, 1)
-	}
+	r := newTunerRun(2)
+	step := r.window
 	step(0.8, 90e3) // probe
 	step(0.8, 95e3) // settling
 	step(0.78, 100e3)
 	step(0.78, 100e3)
 	step(0.78, 100e3) // judged over three windows: kept
-	now = now.Add(holdFor)
+	r.now = r.now.Add(holdFor)
 	for i := range 50 {
 		if got := step(0.78, 100e3); got != 2 {
 			t.Fatalf("window %d after the hold, same load: %d Ps", i, got)
@@ -238,12 +224,8 @@ func TestProcTunerKeepsWhatPaid(t *testing.T) {
 // another of a much higher command rate, however busy the Ps are; the new
 // load is judged from one P, and a probe follows.
 func TestProcTunerLoadRises(t *testing.T) {
-	tu := newProcTuner(2)
-	now := time.Unix(0, 0)
-	step := func(busy, rate float64) int {
-		now = now.Add(tunerWindow)
-		return tu.step(now, busy, rate, 1)
-	}
+	r := newTunerRun(2)
+	step := r.window
 	step(0.8, 40e3) // probe
 	step(0.8, 45e3) // settling
 	step(1.1, 50e3)
@@ -251,7 +233,7 @@ func TestProcTunerLoadRises(t *testing.T) {
 	if got := step(1.1, 50e3); got != 2 { // judged: kept
 		t.Fatalf("probe that paid: %d Ps", got)
 	}
-	now = now.Add(holdFor)
+	r.now = r.now.Add(holdFor)
 	if got := step(1.2, 60e3); got != 2 {
 		t.Fatalf("same load, a little more: %d Ps, want 2", got)
 	}
@@ -309,12 +291,8 @@ func TestBackgroundFloor(t *testing.T) {
 // not probed again within the backoff, another load (a rate outside
 // loadDrop of it) is, at once.
 func TestProcTunerFailedLoad(t *testing.T) {
-	tu := newProcTuner(2)
-	now := time.Unix(0, 0)
-	step := func(busy, rate float64) int {
-		now = now.Add(tunerWindow)
-		return tu.step(now, busy, rate, 1)
-	}
+	r := newTunerRun(2)
+	step := r.window
 	playWindows(t, "same load", func(busy, rate float64, _ int) int { return step(busy, rate) }, []tunerWindowCase{
 		{busy: 0.9, rate: 92e3, want: 2}, // probe
 		{busy: 1.1, rate: 75e3, want: 2}, // settling
@@ -331,7 +309,7 @@ func TestProcTunerFailedLoad(t *testing.T) {
 		t.Fatal("the same load not probed again after the backoff")
 	}
 
-	tu = newProcTuner(2)
+	r.restart(2)
 	for _, w := range []float64{92e3, 75e3, 75e3, 76e3, 76e3} { // a failed probe, as above
 		step(0.9, w)
 	}
@@ -347,12 +325,8 @@ func TestProcTunerFailedLoad(t *testing.T) {
 // core (50 clients at pipeline 1 after a pipelined bulk load), even within
 // the hold; one slow window alone does not undo it.
 func TestProcTunerLoadFalls(t *testing.T) {
-	tu := newProcTuner(2)
-	now := time.Unix(0, 0)
-	step := func(busy, rate float64) int {
-		now = now.Add(tunerWindow)
-		return tu.step(now, busy, rate, 1)
-	}
+	r := newTunerRun(2)
+	step := r.window
 	playWindows(t, "bulk load, then one-at-a-time clients", func(busy, rate float64, _ int) int { return step(busy, rate) }, []tunerWindowCase{
 		{busy: 0.97, rate: 600e3, want: 2}, // probe
 		{busy: 1.2, rate: 700e3, want: 2},  // settling
@@ -365,7 +339,28 @@ func TestProcTunerLoadFalls(t *testing.T) {
 		{busy: 1.6, rate: 880e3, want: 2},
 		{busy: 0.9, rate: 70e3, want: 1}, // the bulk load ended
 	})
-	if !now.Before(tu.holdUntil) {
+	if !r.now.Before(r.holdUntil) {
 		t.Fatal("the test left the hold")
 	}
+}
+
+// tunerRun steps a tuner one window at a time on a clock of its own.
+type tunerRun struct {
+	*procTuner
+	now time.Time
+}
+
+func newTunerRun(maxProcs int) *tunerRun {
+	return &tunerRun{procTuner: newProcTuner(maxProcs), now: time.Unix(0, 0)}
+}
+
+// restart puts a new tuner on the run's clock, which goes on.
+func (r *tunerRun) restart(maxProcs int) { r.procTuner = newProcTuner(maxProcs) }
+
+// window is one window with a floor of one P; it returns the Ps chosen.
+func (r *tunerRun) window(busy, rate float64) int { return r.windowFloor(busy, rate, 1) }
+
+func (r *tunerRun) windowFloor(busy, rate float64, floor int) int {
+	r.now = r.now.Add(tunerWindow)
+	return r.step(r.now, busy, rate, floor)
 }
