@@ -338,11 +338,19 @@ func (d *decoder) bytes() []byte {
 // appendEntry encodes one entry. The key and the value are adjacent, so
 // that a loader can keep both in one piece of the decoded block.
 func appendEntry(dst []byte, db int, t Type, key []byte, expireAt int64, value []byte) []byte {
+	dst = appendEntryHead(dst, db, t, expireAt, len(key), len(value))
+	dst = append(dst, key...)
+	return append(dst, value...)
+}
+
+// maxEntryHead bounds appendEntryHead's output.
+const maxEntryHead = 4*binary.MaxVarintLen64 + 1
+
+// appendEntryHead encodes what precedes an entry's key.
+func appendEntryHead(dst []byte, db int, t Type, expireAt int64, keyLen, valueLen int) []byte {
 	dst = binary.AppendUvarint(dst, uint64(db))
 	dst = append(dst, byte(t))
 	dst = binary.AppendVarint(dst, expireAt)
-	dst = binary.AppendUvarint(dst, uint64(len(key)))
-	dst = binary.AppendUvarint(dst, uint64(len(value)))
-	dst = append(dst, key...)
-	return append(dst, value...)
+	dst = binary.AppendUvarint(dst, uint64(keyLen))
+	return binary.AppendUvarint(dst, uint64(valueLen))
 }

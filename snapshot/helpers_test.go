@@ -28,6 +28,9 @@ type mEntry struct {
 	expireAt int64
 	str      []byte // TypeString
 	elems    []elem // collections
+	// large: written by AddLarge, which is given hint as the size hint.
+	large bool
+	hint  int
 }
 
 // value encodes e's value with the value codecs.
@@ -140,7 +143,16 @@ func (m *model) write(t testing.TB, fs vfs.FS, dir string, blockSize int) string
 		w.BeginShard(s)
 		for i := range entries {
 			e := &entries[i]
-			w.Add(e.db, e.t, e.key, e.expireAt, e.value())
+			if !e.large {
+				w.Add(e.db, e.t, e.key, e.expireAt, e.value())
+				continue
+			}
+			err := w.AddLarge(e.db, e.key, e.expireAt, e.hint, func(dst []byte) (Type, []byte, error) {
+				return e.t, append(dst, e.value()...), nil
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
 		}
 		if err := w.EndShard(m.stamps[s]); err != nil {
 			t.Fatal(err)
@@ -246,13 +258,19 @@ func (m *model) blockEntries(t testing.TB, r *Reader) [][]*mEntry {
 	t.Helper()
 	out := make([][]*mEntry, len(r.Index.Blocks))
 	next := make([]int, len(m.shards))
-	// A shard's strings come first, then its collections (blocks of
-	// their own), each in the order added.
+	// A shard's large entries come first (AddLarge writes each at once),
+	// then its strings, then its collections (blocks of their own), each
+	// in the order added.
 	ordered := make([][]mEntry, len(m.shards))
 	for s, entries := range m.shards {
+		for _, e := range entries {
+			if e.large {
+				ordered[s] = append(ordered[s], e)
+			}
+		}
 		for _, strings := range []bool{true, false} {
 			for _, e := range entries {
-				if (e.t == TypeString) == strings {
+				if !e.large && (e.t == TypeString) == strings {
 					ordered[s] = append(ordered[s], e)
 				}
 			}

@@ -2,6 +2,7 @@ package snapshot
 
 import (
 	"bytes"
+	"errors"
 	"math/rand/v2"
 	"path/filepath"
 	"testing"
@@ -22,6 +23,34 @@ func TestRoundTrip(t *testing.T) {
 			l.elems = append(l.elems, elem{a: []byte{byte(i), byte(i >> 8)}})
 		}
 		m.shards[2] = append(m.shards[2], l)
+		return m
+	}
+	// Entries written by AddLarge, among others of their shards, with a
+	// size hint that is exact, generous, short (the value outgrows the
+	// mapped memory) or nothing, and values empty of elements.
+	large := func(rng *rand.Rand) *model {
+		m := randModel(rng, 3, 200, 2, -1)
+		hints := []func(n int) int{
+			func(n int) int { return n },
+			func(n int) int { return 2*n + 4096 },
+			func(n int) int { return n / 2 },
+			func(int) int { return 0 },
+		}
+		k := 0
+		for s := range m.shards {
+			for i := range m.shards[s] {
+				if e := &m.shards[s][i]; e.t != TypeString && rng.IntN(3) == 0 {
+					e.large, e.hint = true, hints[k%len(hints)](len(e.value()))
+					k++
+				}
+			}
+		}
+		l := mEntry{db: 1, t: TypeList, key: []byte("biglist"), large: true}
+		for i := range 50000 {
+			l.elems = append(l.elems, elem{a: []byte{byte(i), byte(i >> 8), 'x'}})
+		}
+		l.hint = len(l.value())
+		m.shards[0] = append(m.shards[0], l)
 		return m
 	}
 	for _, tc := range []struct {
@@ -45,6 +74,7 @@ func TestRoundTrip(t *testing.T) {
 		{"small blocks", 256, func(rng *rand.Rand) *model { return randModel(rng, 4, 2000, 3, 1) }, 100},
 		{"one entry per block", 1, func(rng *rand.Rand) *model { return randModel(rng, 2, 300, 2, -1) }, 300},
 		{"big entries", 256, big, 5},
+		{"large entries", 0, large, 3 + 30},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			m := tc.model(rand.New(rand.NewPCG(s, 1)))
@@ -318,6 +348,21 @@ func TestWriterMisuse(t *testing.T) {
 	mustPanic("EndShard outside", func(w *Writer) { w.EndShard(1) })
 	mustPanic("Commit inside", func(w *Writer) { w.BeginShard(0); w.Commit() })
 	mustPanic("Add outside", func(w *Writer) { w.AddString(0, []byte("k"), 0, []byte("v")) })
+	mustPanic("AddLarge outside", func(w *Writer) {
+		w.AddLarge(0, []byte("k"), 0, 1, func(dst []byte) (Type, []byte, error) { return TypeList, dst, nil })
+	})
+
+	// An encoder's error is AddLarge's, and the snapshot can be abandoned.
+	w, err := Create(WriterOptions{FS: fs, Dir: "/s", Shards: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.BeginShard(0)
+	bad := errors.New("encoder failed")
+	if err := w.AddLarge(0, []byte("k"), 0, 10, func([]byte) (Type, []byte, error) { return 0, nil, bad }); err != bad {
+		t.Fatalf("AddLarge returned %v, want the encoder's error", err)
+	}
+	w.Abort()
 }
 
 // TestOpenErrors: a missing file is an I/O error, not corruption; files
