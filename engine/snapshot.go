@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"encoding/binary"
 	"fmt"
 	"path/filepath"
 	"runtime"
@@ -129,6 +130,7 @@ type frozenValue struct {
 	key      []byte
 	expireAt int64
 	c        collection
+	sizeHint int // snapshotSizeHint(c), which the freeze keeps as it is
 }
 
 func (s *snapState) freeze(c collection) {
@@ -341,10 +343,12 @@ func (e *Engine) writeSnapshot() (string, *snapshot.Index, int64, error) {
 			}
 			for _, t := range sd.slots {
 				t.each(func(ent *entry) bool {
-					if c := ent.collection(); c != nil && snapshotSizeHint(c) >= snapshotFreezeBytes {
-						e.snap.freeze(c)
-						frozen = append(frozen, frozenValue{db: db, key: ent.keyBytes(), expireAt: ent.expireAt, c: c})
-						return true
+					if c := ent.collection(); c != nil {
+						if hint := snapshotSizeHint(c); hint >= snapshotFreezeBytes {
+							e.snap.freeze(c)
+							frozen = append(frozen, frozenValue{db: db, key: ent.keyBytes(), expireAt: ent.expireAt, c: c, sizeHint: hint})
+							return true
+						}
 					}
 					typ, v, verr := ent.snapshotValue(scratch[:0])
 					if verr != nil {
@@ -373,13 +377,14 @@ func (e *Engine) writeSnapshot() (string, *snapshot.Index, int64, error) {
 			e.snap.afterStamp(i)
 		}
 		for j, f := range frozen {
-			typ, v, verr := collectionSnapshotValue(f.c, scratch[:0])
-			if verr != nil {
-				err = verr
+			// Encoded straight into the writer's block, off the heap (see
+			// AddLarge).
+			err = w.AddLarge(f.db, f.key, f.expireAt, f.sizeHint, func(dst []byte) (snapshot.Type, []byte, error) {
+				return collectionSnapshotValue(f.c, dst)
+			})
+			if err != nil {
 				break
 			}
-			scratch = v
-			w.Add(f.db, typ, f.key, f.expireAt, v)
 			e.snap.unfreeze(f.c)
 			frozen[j] = frozenValue{}
 			runtime.Gosched()
@@ -522,9 +527,12 @@ func snapshotSizeHint(c collection) int {
 		return n
 	case *zsetValue:
 		if !c.big() {
-			return count + len(c.lp)
+			// A packed integer score takes a byte or more; encoded, 8.
+			return count + len(c.lp) + 7*c.length()
 		}
-		return count + c.length()*24
+		// Each member's length (at most 5 bytes) and score (8), and
+		// its bytes, which memberBytes bounds from above.
+		return count + c.length()*(binary.MaxVarintLen32+8) + c.bf.memberBytes
 	}
 	return 0
 }
