@@ -5,7 +5,7 @@ func (tx *Tx) Del(db int, key []byte) (bool, error) {
 	if err := tx.writable(db, key); err != nil {
 		return false, err
 	}
-	if tx.lookup(db, key) == nil {
+	if tx.lookupKeepValue(db, key) == nil {
 		return false, nil
 	}
 	tx.remove(db, key)
@@ -57,7 +57,7 @@ func (tx *Tx) Expire(db int, key []byte, at int64, cond ExpireCond) (bool, error
 	if err := tx.writable(db, key); err != nil {
 		return false, err
 	}
-	ent := tx.lookup(db, key)
+	ent := tx.lookupKeepValue(db, key)
 	if ent == nil {
 		return false, nil
 	}
@@ -93,7 +93,7 @@ func (tx *Tx) Persist(db int, key []byte) (bool, error) {
 	if err := tx.writable(db, key); err != nil {
 		return false, err
 	}
-	ent := tx.lookup(db, key)
+	ent := tx.lookupKeepValue(db, key)
 	if ent == nil || ent.expireAt == 0 {
 		return false, nil
 	}

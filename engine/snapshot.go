@@ -112,6 +112,8 @@ type snapState struct {
 	frozenMu sync.Mutex
 	frozen   map[collection]struct{}
 	nFrozen  atomic.Int32
+	// thawed counts the collections thaw copied.
+	thawed atomic.Int64
 	// afterStamp, if set (tests), runs after a shard is stamped and
 	// unlocked, before its frozen collections are encoded.
 	afterStamp func(shard int)
@@ -160,7 +162,8 @@ func (s *snapState) isFrozen(c collection) bool {
 // thaw gives ent a copy of its collection if a snapshot has frozen the
 // one it has: the snapshot must encode the value as it was at its shard's
 // stamp. Every write transaction calls it on the entries it finds (peek,
-// raw), before it can change them. The copy is made at most once per
+// raw), before it can change them, save those that only remove an entry or
+// change its expiry (lookupKeepValue). The copy is made at most once per
 // snapshot, by a write of that very key while it is being encoded, and
 // costs that write less than the encoding under the shard's lock cost
 // every write of the shard. As with a forked Redis's copy-on-write, both
@@ -171,6 +174,7 @@ func (tx *Tx) thaw(ent *entry) {
 	}
 	if c := ent.collection(); tx.e.snap.isFrozen(c) {
 		ent.setCollection(c.clone())
+		tx.e.snap.thawed.Add(1)
 	}
 }
 

@@ -405,28 +405,13 @@ func TestSnapshotFrozenCollections(t *testing.T) {
 			other = k
 		}
 	}
-	elem := bytes.Repeat([]byte("e"), 60)
-	const n = 6000 // elements: about 370 KB encoded, past snapshotFreezeBytes
 	update := func(keys [][]byte, fn func(tx *Tx) error) {
 		t.Helper()
 		if err := e.Update(keys, fn); err != nil {
 			t.Fatal(err)
 		}
 	}
-	for i := 0; i < n; i += 100 {
-		vals, pairs := make([][]byte, 100), make([][]byte, 0, 200)
-		for j := range vals {
-			vals[j] = elem
-			pairs = append(pairs, []byte(fmt.Sprintf("f%d", i+j)), elem)
-		}
-		update([][]byte{list, hash}, func(tx *Tx) error {
-			if _, err := tx.Push(0, list, vals, true, false); err != nil {
-				return err
-			}
-			_, err := tx.HSet(0, hash, pairs)
-			return err
-		})
-	}
+	fillFrozen(t, e, list, hash)
 	before := rcDump(t, e)
 
 	listShard, hashShard := int(hashKey(list)&e.shardMask), int(hashKey(hash)&e.shardMask)
@@ -471,6 +456,9 @@ func TestSnapshotFrozenCollections(t *testing.T) {
 	if e.snap.nFrozen.Load() != 0 {
 		t.Fatalf("%d collections still frozen after the snapshot", e.snap.nFrozen.Load())
 	}
+	if n := e.snap.thawed.Load(); n != int64(wrote) {
+		t.Fatalf("the writes to frozen collections copied %d of them, want %d", n, wrote)
+	}
 	after := rcDump(t, e)
 	if d := rcDiff(after, before); d == "" {
 		t.Fatal("the writes during the snapshot changed nothing")
@@ -482,6 +470,91 @@ func TestSnapshotFrozenCollections(t *testing.T) {
 	}
 
 	// Snapshot and log: the state the writes left.
+	closeAndRecover(t, e, fs, after)
+}
+
+// fillFrozen makes list and hash big enough for a snapshot to freeze them:
+// 6000 elements of 60 bytes, about 370 KB encoded, past
+// snapshotFreezeBytes.
+func fillFrozen(t *testing.T, e *Engine, list, hash []byte) {
+	t.Helper()
+	elem := bytes.Repeat([]byte("e"), 60)
+	for i := 0; i < 6000; i += 100 {
+		vals, pairs := make([][]byte, 100), make([][]byte, 0, 200)
+		for j := range vals {
+			vals[j] = elem
+			pairs = append(pairs, []byte(fmt.Sprintf("f%d", i+j)), elem)
+		}
+		if err := e.Update([][]byte{list, hash}, func(tx *Tx) error {
+			if _, err := tx.Push(0, list, vals, true, false); err != nil {
+				return err
+			}
+			_, err := tx.HSet(0, hash, pairs)
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// TestSnapshotFrozenKeepValue: a DEL of a frozen collection and an EXPIRE
+// of another, while the snapshot encodes them, copy neither; the snapshot
+// alone holds both as they were at the stamp, and the log brings the
+// delete and the expiry.
+func TestSnapshotFrozenKeepValue(t *testing.T) {
+	fs := vfs.NewMem()
+	e, err := snapOpen(t, fs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	list, hash := []byte("biglist"), []byte("bighash")
+	fillFrozen(t, e, list, hash)
+	before := rcDump(t, e)
+	at := time.Now().Add(time.Hour).UnixMilli()
+	listShard, hashShard := int(hashKey(list)&e.shardMask), int(hashKey(hash)&e.shardMask)
+	done := 0
+	e.snap.afterStamp = func(shard int) {
+		if shard != listShard && shard != hashShard {
+			return
+		}
+		if e.snap.nFrozen.Load() == 0 {
+			t.Errorf("shard %d stamped with no collection frozen", shard)
+		}
+		err := e.Update([][]byte{list, hash}, func(tx *Tx) error {
+			if shard == listShard {
+				if ok, err := tx.Del(0, list); !ok || err != nil {
+					return fmt.Errorf("DEL: %v %v", ok, err)
+				}
+			}
+			if shard == hashShard {
+				if ok, err := tx.Expire(0, hash, at, 0); !ok || err != nil {
+					return fmt.Errorf("EXPIRE: %v %v", ok, err)
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			t.Error(err)
+		}
+		done++
+	}
+	if err := e.Save(); err != nil {
+		t.Fatal(err)
+	}
+	e.snap.afterStamp = nil
+	if done == 0 {
+		t.Fatal("no write ran while the snapshot encoded")
+	}
+	if n := e.snap.thawed.Load(); n != 0 {
+		t.Fatalf("DEL and EXPIRE copied %d frozen collections", n)
+	}
+	after := rcDump(t, e)
+	if d := rcDiff(after, before); d == "" {
+		t.Fatal("the writes during the snapshot changed nothing")
+	}
+	if d := rcDiff(snapshotOnlyDump(t, fs), before); d != "" {
+		t.Fatalf("the snapshot is not the state at its stamps:\n%s", d)
+	}
 	closeAndRecover(t, e, fs, after)
 }
 

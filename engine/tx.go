@@ -210,9 +210,25 @@ func (tx *Tx) lookup(db int, key []byte) *entry {
 	return ent
 }
 
+// lookupKeepValue is lookup for a write that removes the entry or changes
+// its expiry but leaves its value as it is (DEL, EXPIRE, PERSIST): a
+// collection that a snapshot froze is not copied (see thaw), because the
+// snapshot holds the collection and the expiry as they were at its stamp.
+// A DEL of a list of millions copied it first, under its shard's lock.
+func (tx *Tx) lookupKeepValue(db int, key []byte) *entry {
+	ent := tx.peekEntry(db, key, false)
+	if ent != nil {
+		tx.e.touch(ent)
+	}
+	return ent
+}
+
 // peek is lookup without recording the access (TYPE, TTL, EXISTS, OBJECT).
 // A read-only tx counts a hit or a miss (INFO keyspace_hits/misses).
-func (tx *Tx) peek(db int, key []byte) *entry {
+func (tx *Tx) peek(db int, key []byte) *entry { return tx.peekEntry(db, key, true) }
+
+// peekEntry is peek; a write tx thaws the entry's collection if thaw.
+func (tx *Tx) peekEntry(db int, key []byte, thaw bool) *entry {
 	sd, slot, h := tx.slotOf(db, key)
 	ent := sd.slots[slot].get(key, h)
 	if ent != nil && ent.expireAt != 0 && ent.expireAt <= tx.nowMs() {
@@ -227,7 +243,9 @@ func (tx *Tx) peek(db int, key []byte) *entry {
 	case tx.write:
 		if ent != nil {
 			tx.noteMem(db, sd, ent, false)
-			tx.thaw(ent)
+			if thaw {
+				tx.thaw(ent)
+			}
 		}
 	case ent != nil:
 		tx.e.shards[h&tx.e.shardMask].hits.Add(1)
