@@ -111,14 +111,14 @@ func (tx *Tx) Rename(db int, src, dst []byte, nx bool) (bool, error) {
 	if err := tx.writable(db, dst); err != nil {
 		return false, err
 	}
-	ent := tx.lookup(db, src)
+	ent := tx.lookupKeepValue(db, src) // its value moves as it is
 	if ent == nil {
 		return false, ErrNoSuchKey
 	}
 	if string(src) == string(dst) {
 		return !nx, nil
 	}
-	if tx.lookup(db, dst) != nil {
+	if tx.lookupKeepValue(db, dst) != nil {
 		if nx {
 			return false, nil
 		}
@@ -148,11 +148,11 @@ func (tx *Tx) Copy(db int, src []byte, dstDB int, dst []byte, replace bool) (boo
 	if db == dstDB && string(src) == string(dst) {
 		return false, ErrSameObject
 	}
-	ent := tx.lookup(db, src)
+	ent := tx.lookupKeepValue(db, src) // only read, by cloneAs
 	if ent == nil {
 		return false, nil
 	}
-	if tx.lookup(dstDB, dst) != nil {
+	if tx.lookupKeepValue(dstDB, dst) != nil {
 		if !replace {
 			return false, nil
 		}

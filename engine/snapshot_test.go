@@ -497,10 +497,11 @@ func fillFrozen(t *testing.T, e *Engine, list, hash []byte) {
 	}
 }
 
-// TestSnapshotFrozenKeepValue: a DEL of a frozen collection and an EXPIRE
-// of another, while the snapshot encodes them, copy neither; the snapshot
-// alone holds both as they were at the stamp, and the log brings the
-// delete and the expiry.
+// TestSnapshotFrozenKeepValue: a DEL, an EXPIRE, a RENAME and a COPY of
+// frozen collections, while the snapshot encodes them, copy none (COPY
+// makes only its own copy), but a push to the renamed key copies the
+// collection it shares with the snapshot; the snapshot alone holds them
+// as they were at the stamp, and the log brings the changes.
 func TestSnapshotFrozenKeepValue(t *testing.T) {
 	fs := vfs.NewMem()
 	e, err := snapOpen(t, fs)
@@ -508,45 +509,63 @@ func TestSnapshotFrozenKeepValue(t *testing.T) {
 		t.Fatal(err)
 	}
 	list, hash := []byte("biglist"), []byte("bighash")
+	list2, hash2 := []byte("biglist2"), []byte("bighash2")
 	fillFrozen(t, e, list, hash)
+	fillFrozen(t, e, list2, hash2)
 	before := rcDump(t, e)
 	at := time.Now().Add(time.Hour).UnixMilli()
-	listShard, hashShard := int(hashKey(list)&e.shardMask), int(hashKey(hash)&e.shardMask)
-	done := 0
-	e.snap.afterStamp = func(shard int) {
-		if shard != listShard && shard != hashShard {
-			return
-		}
-		if e.snap.nFrozen.Load() == 0 {
-			t.Errorf("shard %d stamped with no collection frozen", shard)
-		}
-		err := e.Update([][]byte{list, hash}, func(tx *Tx) error {
-			if shard == listShard {
-				if ok, err := tx.Del(0, list); !ok || err != nil {
-					return fmt.Errorf("DEL: %v %v", ok, err)
-				}
-			}
-			if shard == hashShard {
-				if ok, err := tx.Expire(0, hash, at, 0); !ok || err != nil {
-					return fmt.Errorf("EXPIRE: %v %v", ok, err)
-				}
+	renamed, copied := []byte("renamed"), []byte("copied")
+	ops := map[string]func(tx *Tx) error{
+		string(list): func(tx *Tx) error {
+			if ok, err := tx.Del(0, list); !ok || err != nil {
+				return fmt.Errorf("DEL: %v %v", ok, err)
 			}
 			return nil
-		})
-		if err != nil {
-			t.Error(err)
+		},
+		string(hash): func(tx *Tx) error {
+			if ok, err := tx.Expire(0, hash, at, 0); !ok || err != nil {
+				return fmt.Errorf("EXPIRE: %v %v", ok, err)
+			}
+			return nil
+		},
+		string(list2): func(tx *Tx) error {
+			if ok, err := tx.Rename(0, list2, renamed, false); !ok || err != nil {
+				return fmt.Errorf("RENAME: %v %v", ok, err)
+			}
+			_, err := tx.Push(0, renamed, [][]byte{[]byte("new")}, true, false)
+			return err
+		},
+		string(hash2): func(tx *Tx) error {
+			if ok, err := tx.Copy(0, hash2, 1, copied, false); !ok || err != nil {
+				return fmt.Errorf("COPY: %v %v", ok, err)
+			}
+			return nil
+		},
+	}
+	done := 0
+	e.snap.afterStamp = func(shard int) {
+		for key, op := range ops {
+			if int(hashKey([]byte(key))&e.shardMask) != shard {
+				continue
+			}
+			if e.snap.nFrozen.Load() == 0 {
+				t.Errorf("shard %d stamped with no collection frozen", shard)
+			}
+			if err := e.Update([][]byte{[]byte(key), renamed, copied}, op); err != nil {
+				t.Error(err)
+			}
+			done++
 		}
-		done++
 	}
 	if err := e.Save(); err != nil {
 		t.Fatal(err)
 	}
 	e.snap.afterStamp = nil
-	if done == 0 {
-		t.Fatal("no write ran while the snapshot encoded")
+	if done != len(ops) {
+		t.Fatalf("%d of %d writes ran while the snapshot encoded", done, len(ops))
 	}
-	if n := e.snap.thawed.Load(); n != 0 {
-		t.Fatalf("DEL and EXPIRE copied %d frozen collections", n)
+	if n := e.snap.thawed.Load(); n != 1 {
+		t.Fatalf("%d frozen collections copied, want 1 (the push to the renamed key)", n)
 	}
 	after := rcDump(t, e)
 	if d := rcDiff(after, before); d == "" {

@@ -210,8 +210,9 @@ func (tx *Tx) lookup(db int, key []byte) *entry {
 	return ent
 }
 
-// lookupKeepValue is lookup for a write that removes the entry or changes
-// its expiry but leaves its value as it is (DEL, EXPIRE, PERSIST): a
+// lookupKeepValue is lookup for a write that removes the entry, moves it,
+// copies it or changes its expiry but leaves its value as it is (DEL,
+// EXPIRE, PERSIST, RENAME, COPY): a
 // collection that a snapshot froze is not copied (see thaw), because the
 // snapshot holds the collection and the expiry as they were at its stamp.
 // A DEL of a list of millions copied it first, under its shard's lock.
