@@ -162,8 +162,8 @@ func (s *snapState) isFrozen(c collection) bool {
 // thaw gives ent a copy of its collection if a snapshot has frozen the
 // one it has: the snapshot must encode the value as it was at its shard's
 // stamp. Every write transaction calls it on the entries it finds (peek,
-// raw), before it can change them, save those that only remove, move or
-// copy an entry or change its expiry (lookupKeepValue). A moved entry
+// raw), before it can change them, save those that only remove, move,
+// copy or replace an entry or change its expiry (lookupKeepValue). A moved entry
 // keeps the frozen collection, which a later write to it copies. The copy is made at most once per
 // snapshot, by a write of that very key while it is being encoded, and
 // costs that write less than the encoding under the shard's lock cost

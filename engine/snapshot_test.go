@@ -497,11 +497,11 @@ func fillFrozen(t *testing.T, e *Engine, list, hash []byte) {
 	}
 }
 
-// TestSnapshotFrozenKeepValue: a DEL, an EXPIRE, a RENAME and a COPY of
-// frozen collections, while the snapshot encodes them, copy none (COPY
-// makes only its own copy), but a push to the renamed key copies the
-// collection it shares with the snapshot; the snapshot alone holds them
-// as they were at the stamp, and the log brings the changes.
+// TestSnapshotFrozenKeepValue: a DEL, an EXPIRE, a RENAME, a COPY and a
+// SET over frozen collections, while the snapshot encodes them, copy none
+// (COPY makes only its own copy), but a push to the renamed key copies the
+// collection it shares with the snapshot; the snapshot alone holds them as
+// they were at the stamp, and the log brings the changes.
 func TestSnapshotFrozenKeepValue(t *testing.T) {
 	fs := vfs.NewMem()
 	e, err := snapOpen(t, fs)
@@ -512,6 +512,8 @@ func TestSnapshotFrozenKeepValue(t *testing.T) {
 	list2, hash2 := []byte("biglist2"), []byte("bighash2")
 	fillFrozen(t, e, list, hash)
 	fillFrozen(t, e, list2, hash2)
+	list3, hash3 := []byte("biglist3"), []byte("bighash3")
+	fillFrozen(t, e, list3, hash3)
 	before := rcDump(t, e)
 	at := time.Now().Add(time.Hour).UnixMilli()
 	renamed, copied := []byte("renamed"), []byte("copied")
@@ -538,6 +540,12 @@ func TestSnapshotFrozenKeepValue(t *testing.T) {
 		string(hash2): func(tx *Tx) error {
 			if ok, err := tx.Copy(0, hash2, 1, copied, false); !ok || err != nil {
 				return fmt.Errorf("COPY: %v %v", ok, err)
+			}
+			return nil
+		},
+		string(list3): func(tx *Tx) error {
+			if res, err := tx.Set(0, list3, []byte("a string now"), SetArgs{}); !res.Done || err != nil {
+				return fmt.Errorf("SET: %v %v", res.Done, err)
 			}
 			return nil
 		},

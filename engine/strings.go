@@ -49,7 +49,8 @@ func (tx *Tx) Set(db int, key, val []byte, a SetArgs) (SetResult, error) {
 	if err := tx.writable(db, key); err != nil {
 		return res, err
 	}
-	ent := tx.lookup(db, key)
+	// A collection's entry is replaced, not changed (see setString).
+	ent := tx.lookupKeepValue(db, key)
 	if a.Get && ent != nil {
 		if ent.kind() != KindString {
 			return res, ErrWrongType

@@ -211,8 +211,8 @@ func (tx *Tx) lookup(db int, key []byte) *entry {
 }
 
 // lookupKeepValue is lookup for a write that removes the entry, moves it,
-// copies it or changes its expiry but leaves its value as it is (DEL,
-// EXPIRE, PERSIST, RENAME, COPY): a
+// copies it, replaces it or changes its expiry but leaves its value as it
+// is (DEL, EXPIRE, PERSIST, RENAME, COPY, SET): a
 // collection that a snapshot froze is not copied (see thaw), because the
 // snapshot holds the collection and the expiry as they were at its stamp.
 // A DEL of a list of millions copied it first, under its shard's lock.
