@@ -163,12 +163,13 @@ func (s *snapState) isFrozen(c collection) bool {
 // one it has: the snapshot must encode the value as it was at its shard's
 // stamp. Every write transaction calls it on the entries it finds (peek,
 // raw), before it can change them, save those that only remove, move,
-// copy or replace an entry or change its expiry (lookupKeepValue). A moved entry
-// keeps the frozen collection, which a later write to it copies. The copy is made at most once per
-// snapshot, by a write of that very key while it is being encoded, and
-// costs that write less than the encoding under the shard's lock cost
-// every write of the shard. As with a forked Redis's copy-on-write, both
-// copies are held until the snapshot lets go of its own.
+// copy or replace an entry or change its expiry (lookupKeepValue); a
+// moved entry keeps the frozen collection, which a later write to it
+// copies. The copy is made at most once per snapshot, by a write of that
+// very key while it is being encoded, and costs that write less than the
+// encoding under the shard's lock cost every write of the shard. As with
+// a forked Redis's copy-on-write, both copies are held until the snapshot
+// lets go of its own.
 func (tx *Tx) thaw(ent *entry) {
 	if tx.e.snap.nFrozen.Load() == 0 || ent.kind() == KindString {
 		return
