@@ -5,6 +5,18 @@ import (
 	"time"
 )
 
+// TestProcTunerFirstWindows: a new tuner takes neither its first window
+// nor a ramp for a baseline (the load of a server that started just
+// before it).
+func TestProcTunerFirstWindows(t *testing.T) {
+	r := &tunerRun{procTuner: newProcTuner(2), now: time.Unix(0, 0)}
+	playWindows(t, "a load from the start", func(busy, rate float64, _ int) int { return r.window(busy, rate) }, []tunerWindowCase{
+		{busy: 0.64, rate: 21e3, want: 1}, // the first window: not counted
+		{busy: 0.95, rate: 43e3, want: 1}, // twice the first: the ramp
+		{busy: 0.94, rate: 51e3, want: 2}, // a probe, against 51k
+	})
+}
+
 // TestProcTuner runs the tuner through windows of (busy, rate) and checks
 // the Ps it chooses after each.
 func TestProcTuner(t *testing.T) {
@@ -61,6 +73,16 @@ func TestProcTuner(t *testing.T) {
 			{1.1, 1.36e6, 2},
 			{1.1, 1.36e6, 1}, // ...not kept (it would have been, against the ramp's 1.3M)
 		}},
+		{"a load still ramping up is no baseline", 2, []window{
+			{0.01, 10, 1},
+			{0.07, 60, 1},     // the first window after idleness: not counted
+			{0.56, 13.5e3, 1}, // the ramp: no baseline
+			{0.84, 54e3, 1},   // four times the window before: still the ramp
+			{0.85, 50e3, 2},   // a probe, against 50k
+			{0.97, 47e3, 2},   // settling
+			{0.95, 45e3, 2},   // judged...
+			{0.92, 38e3, 1},   // ...under 0.8 of 50k: not kept (against the ramp's 34k, it would have been)
+		}},
 		{"up to four, one at a time", 4, []window{
 			{0.95, 100e3, 2}, {1.5, 150e3, 2}, {1.9, 200e3, 2}, {1.9, 200e3, 2}, {1.9, 200e3, 2}, // probe, settle, judge: kept
 			{1.9, 200e3, 2},                                                                     // the first window on two: not a baseline
@@ -105,8 +127,8 @@ func TestProcTunerDropsAfterHold(t *testing.T) {
 	step(1.0, 400e3)
 	step(1.0, 400e3)
 	step(1.0, 400e3) // dropped; retry after minBackoff
-	if r.backoff != 2*minBackoff {
-		t.Fatalf("backoff after one failed probe: %v, want %v", r.backoff, 2*minBackoff)
+	if b := r.failedBackoff(500e3); b != 2*minBackoff {
+		t.Fatalf("backoff after one failed probe: %v, want %v", b, 2*minBackoff)
 	}
 	r.now = r.now.Add(minBackoff)
 	step(0.97, 500e3) // the first window back on one P: no baseline yet
@@ -117,8 +139,8 @@ func TestProcTunerDropsAfterHold(t *testing.T) {
 	step(1.0, 400e3)
 	step(1.0, 400e3)
 	step(1.0, 400e3)
-	if r.backoff != 4*minBackoff {
-		t.Fatalf("backoff after two failed probes: %v, want %v", r.backoff, 4*minBackoff)
+	if b := r.failedBackoff(500e3); b != 4*minBackoff {
+		t.Fatalf("backoff after two failed probes: %v, want %v", b, 4*minBackoff)
 	}
 }
 
@@ -149,6 +171,7 @@ func TestProcTunerFloor(t *testing.T) {
 		{0.1, 0, 2, 2},
 		{0.65, 44e3, 1, 1}, // the load starts; one P suffices
 		{0.9, 47e3, 1, 1},  // its ramp, on one P: not a baseline
+		{0.9, 70e3, 1, 1},  // half again as much: still the ramp
 		{0.9, 70e3, 1, 2},  // a probe, against 70k
 		{1.0, 66e3, 1, 2},  // settling
 		{1.0, 66e3, 1, 2},  // judged...
@@ -320,6 +343,52 @@ func TestProcTunerFailedLoad(t *testing.T) {
 	})
 }
 
+// TestProcTunerAlternatingLoads: a load whose probe did not pay is not
+// probed again within its backoff, though another load (a bulk load
+// before each benchmark test) came between.
+func TestProcTunerAlternatingLoads(t *testing.T) {
+	r := newTunerRun(2)
+	step := func(busy, rate float64, _ int) int { return r.window(busy, rate) }
+	start := r.now
+	playWindows(t, "one-at-a-time clients", step, []tunerWindowCase{
+		{busy: 0.9, rate: 92e3, want: 2}, // probe
+		{busy: 1.1, rate: 75e3, want: 2}, // settling
+		{busy: 1.1, rate: 76e3, want: 2}, // judged...
+		{busy: 1.1, rate: 76e3, want: 2},
+		{busy: 1.1, rate: 76e3, want: 1}, // ...not kept
+	})
+	playWindows(t, "a bulk load", step, []tunerWindowCase{
+		{busy: 0.02, rate: 10, want: 1},
+		{busy: 0.95, rate: 1.3e6, want: 1}, // the first window
+		{busy: 0.95, rate: 1.3e6, want: 2}, // another load: probed
+		{busy: 1.2, rate: 1.2e6, want: 2},
+		{busy: 1.2, rate: 1.1e6, want: 2},
+		{busy: 1.2, rate: 1.1e6, want: 2},
+		{busy: 1.2, rate: 1.1e6, want: 1}, // not kept
+		{busy: 0.02, rate: 10, want: 1},
+		{busy: 0.9, rate: 90e3, want: 1}, // the first load again: its first window
+	})
+	for r.now.Sub(start) < minBackoff+4*tunerWindow {
+		if got := r.window(0.9, 90e3); got != 1 {
+			t.Fatalf("the first load probed again %v after its probe failed", r.now.Sub(start)-5*tunerWindow)
+		}
+	}
+	if got := r.window(0.9, 90e3); got != 2 {
+		t.Fatal("the first load not probed again after its backoff")
+	}
+}
+
+// TestProcTunerProbeLoss: a probe whose first judged window is far below
+// the baseline ends there.
+func TestProcTunerProbeLoss(t *testing.T) {
+	r := newTunerRun(2)
+	playWindows(t, "a probe that loses", func(busy, rate float64, _ int) int { return r.window(busy, rate) }, []tunerWindowCase{
+		{busy: 0.9, rate: 92e3, want: 2}, // probe
+		{busy: 1.1, rate: 60e3, want: 2}, // settling
+		{busy: 1.1, rate: 60e3, want: 1}, // judged: under 0.8 of 92k, not kept
+	})
+}
+
 // TestProcTunerLoadFalls: a P that paid for one load is not kept for
 // another of a much lower command rate that keeps the Ps as busy as one
 // core (50 clients at pipeline 1 after a pipelined bulk load), even within
@@ -337,11 +406,24 @@ func TestProcTunerLoadFalls(t *testing.T) {
 		{busy: 1.6, rate: 880e3, want: 2},
 		{busy: 1.6, rate: 500e3, want: 2}, // one slow window
 		{busy: 1.6, rate: 880e3, want: 2},
-		{busy: 0.9, rate: 70e3, want: 1}, // the bulk load ended
+		{busy: 0.9, rate: 70e3, want: 2}, // the bulk load ended: another load's first window
+		{busy: 0.9, rate: 70e3, want: 2}, // its baseline...
+		{busy: 0.9, rate: 70e3, want: 1}, // ...over two windows, far below the rate the P paid at
 	})
 	if !r.now.Before(r.holdUntil) {
 		t.Fatal("the test left the hold")
 	}
+}
+
+// failedBackoff is the backoff the tuner holds for a load of this rate
+// after its next failed probe; 0 if it remembers none.
+func (r *tunerRun) failedBackoff(rate float64) time.Duration {
+	for _, f := range r.failed {
+		if f.rate > 0 && sameLoad(f.rate, rate) {
+			return f.backoff
+		}
+	}
+	return 0
 }
 
 // tunerRun steps a tuner one window at a time on a clock of its own.
@@ -350,12 +432,20 @@ type tunerRun struct {
 	now time.Time
 }
 
+// newTunerRun starts a run whose first window is of a load that has been
+// running steadily (a baseline), so that a case may probe at once; a
+// case about a load's first windows starts with an idle one.
 func newTunerRun(maxProcs int) *tunerRun {
-	return &tunerRun{procTuner: newProcTuner(maxProcs), now: time.Unix(0, 0)}
+	r := &tunerRun{now: time.Unix(0, 0)}
+	r.restart(maxProcs)
+	return r
 }
 
 // restart puts a new tuner on the run's clock, which goes on.
-func (r *tunerRun) restart(maxProcs int) { r.procTuner = newProcTuner(maxProcs) }
+func (r *tunerRun) restart(maxProcs int) {
+	r.procTuner = newProcTuner(maxProcs)
+	r.baseWindows = minBaseWindows
+}
 
 // window is one window with a floor of one P; it returns the Ps chosen.
 func (r *tunerRun) window(busy, rate float64) int { return r.windowFloor(busy, rate, 1) }
