@@ -162,3 +162,29 @@ func TestSyncPolledWithoutRing(t *testing.T) {
 		t.Fatal("a ring was set up after its setup had failed")
 	}
 }
+
+// TestStartWriteback: asking the kernel to start writing back part of a
+// real file succeeds, and a closed file reports an error.
+func TestStartWriteback(t *testing.T) {
+	name := filepath.Join(t.TempDir(), "f")
+	f, err := Default.Create(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.Write(bytes.Repeat([]byte{7}, 3<<20)); err != nil {
+		t.Fatal(err)
+	}
+	of := f.(*osFile)
+	if err := of.StartWriteback(0, 1<<20); err != nil {
+		t.Fatalf("StartWriteback: %v", err)
+	}
+	if err := of.StartWriteback(1<<20, 2<<20); err != nil {
+		t.Fatalf("StartWriteback: %v", err)
+	}
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := of.StartWriteback(0, 1<<20); err == nil {
+		t.Fatal("StartWriteback on a closed file: no error")
+	}
+}

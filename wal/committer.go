@@ -308,11 +308,24 @@ func (l *Log) writeUnsynced() bool {
 	}
 	l.mu.Lock()
 	l.writtenLSN = c.encodedLSN
+	policy := l.policy
 	close(l.changed)
 	l.changed = make(chan struct{})
 	l.mu.Unlock()
+	if wb, ok := c.seg.f.(writebacker); ok && policy != SyncAlways && c.seg.size-c.seg.kicked >= writebackChunk {
+		_ = wb.StartWriteback(c.seg.kicked, c.seg.size-c.seg.kicked)
+		c.seg.kicked = c.seg.size
+	}
 	return true
 }
+
+// writebacker is a file whose writing back to the disk can be started
+// ahead of its fsync (vfs's files on Linux).
+type writebacker interface{ StartWriteback(off, n int64) error }
+
+// writebackChunk is how much a segment grows between two requests to
+// start writing it back.
+const writebackChunk = 1 << 20
 
 // setSegSize records the current segment's size for Stats.
 func (l *Log) setSegSize(size int64) {

@@ -23,6 +23,9 @@ type segment struct {
 	// prepared filled with zeros (see preallocated), frames being written
 	// over them.
 	alloc int64
+	// kicked is how far the kernel was asked to start writing the
+	// segment back (see writebacker).
+	kicked int64
 }
 
 // createSegment creates the segment whose first LSN is first, durably:
