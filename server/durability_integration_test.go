@@ -31,6 +31,39 @@ func startDurableServer(t *testing.T, dir string, policy wal.SyncPolicy) (string
 	return serve(t, server.Options{Config: cfg, Engine: eng}), eng
 }
 
+// TestInfoFsyncTimes: INFO persistence shows the log's latest and longest
+// fsync, in microseconds, as the log measured them.
+func TestInfoFsyncTimes(t *testing.T) {
+	addr, eng := startDurableServer(t, t.TempDir(), wal.SyncAlways)
+	rdb := redis.NewClient(&redis.Options{Addr: addr})
+	defer rdb.Close()
+	ctx := context.Background()
+	for i := range 20 {
+		if err := rdb.Set(ctx, fmt.Sprint("k", i), "v", 0).Err(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	info, err := rdb.Info(ctx, "persistence").Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := eng.LogStats()
+	if st.Fsyncs == 0 {
+		t.Fatal("no fsync under always")
+	}
+	for _, want := range []string{
+		fmt.Sprintf("aof_last_fsync_usec:%d\r\n", st.LastFsync.Microseconds()),
+		fmt.Sprintf("aof_max_fsync_usec:%d\r\n", st.MaxFsync.Microseconds()),
+	} {
+		if !strings.Contains(info, want) {
+			t.Errorf("INFO persistence lacks %q:\n%s", want, info)
+		}
+	}
+	if st.MaxFsync < st.LastFsync {
+		t.Errorf("longest fsync %v shorter than the latest %v", st.MaxFsync, st.LastFsync)
+	}
+}
+
 // TestPipelineSharesOneFsync: under appendfsync always, a pipeline of many
 // writes is answered after one fsync (or a few, if the committer splits
 // the batch), not one per write.

@@ -222,6 +222,8 @@ func (s *Server) writePersistenceInfo(b *strings.Builder) {
 		infoLine(b, "aof_last_lsn", eng.LastLSN())
 		infoLine(b, "aof_fsyncs", st.Fsyncs)
 		infoLine(b, "aof_inline_fsyncs", st.InlineFsyncs)
+		infoLine(b, "aof_last_fsync_usec", st.LastFsync.Microseconds())
+		infoLine(b, "aof_max_fsync_usec", st.MaxFsync.Microseconds())
 	}
 }
 
