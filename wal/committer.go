@@ -313,6 +313,8 @@ func (l *Log) writeUnsynced() bool {
 	l.changed = make(chan struct{})
 	l.mu.Unlock()
 	if wb, ok := c.seg.f.(writebacker); ok && policy != SyncAlways && c.seg.size-c.seg.kicked >= writebackChunk {
+		// Advisory: if it fails, the fsync does the writing, and reports
+		// any error itself.
 		_ = wb.StartWriteback(c.seg.kicked, c.seg.size-c.seg.kicked)
 		c.seg.kicked = c.seg.size
 	}
