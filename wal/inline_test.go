@@ -75,3 +75,41 @@ func TestInlineSync(t *testing.T) {
 		t.Fatalf("%d records in the log, want %d", info.Records, writers*each)
 	}
 }
+
+// TestEverySecSyncNotInline: everysec's own fsync, which no writer waits
+// for, is never inline, though one P, many records and a fast disk would
+// make one so for writers that wait (see syncAwaited).
+func TestEverySecSyncNotInline(t *testing.T) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
+	l, _, _ := openLog(t, Options{Dir: t.TempDir(), Sync: SyncEverySec, Logger: quietLogger}, 0)
+	defer l.Close()
+	for round := range 3 {
+		var last uint64
+		for i := range 50 {
+			last = l.Append(payload(uint64(round*50+i+1), 100, false))
+		}
+		if err := l.WaitWritten(context.Background(), last); err != nil {
+			t.Fatal(err)
+		}
+		before := l.Stats().Fsyncs
+		// Make the second due now, and wake the committer for it.
+		l.cmu.Lock()
+		l.c.lastSync = time.Now().Add(-time.Second)
+		l.cmu.Unlock()
+		l.wake()
+		deadline := time.Now().Add(5 * time.Second)
+		for l.Stats().Fsyncs == before {
+			if time.Now().After(deadline) {
+				t.Fatalf("round %d: no fsync within 5 s of its second", round)
+			}
+			time.Sleep(time.Millisecond)
+		}
+	}
+	st := l.Stats()
+	if st.InlineFsyncs != 0 {
+		t.Fatalf("%d of %d fsyncs inline (the last took %v)", st.InlineFsyncs, st.Fsyncs, st.LastFsync)
+	}
+	if !useInlineSync(1, 50, st.LastFsync) {
+		t.Skipf("the disk's fsync took %v: not one to go inline anyway", st.LastFsync)
+	}
+}
