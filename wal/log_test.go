@@ -403,3 +403,39 @@ func TestSplitFrames(t *testing.T) {
 		t.Errorf("%d frames: not split", info.Segments[0].Frames)
 	}
 }
+
+// TestUnsyncedBufferKept: after an fsync, the buffer of unsynced frames is
+// kept for the next ones if they filled at least half of it (everysec
+// grew a new one each second, a garbage collection a second), and dropped
+// if it was far larger than they needed.
+func TestUnsyncedBufferKept(t *testing.T) {
+	l, _, _ := openLog(t, Options{FS: vfs.NewMem(), Dir: "/wal", Sync: SyncEverySec, CompressAbove: -1}, 0)
+	defer l.Close()
+	write := func(records int) {
+		t.Helper()
+		var last uint64
+		for i := range records {
+			last = l.Append(payload(uint64(i+1), 1000, false))
+		}
+		if err := l.WaitSynced(context.Background(), last); err != nil {
+			t.Fatal(err)
+		}
+	}
+	unsyncedCap := func() int {
+		l.cmu.Lock()
+		defer l.cmu.Unlock()
+		return cap(l.c.unsynced)
+	}
+	write(6000) // about 6 MB of frames, more than keepBuffer
+	if c := unsyncedCap(); c < 6000*1000 {
+		t.Fatalf("after 6 MB of frames the buffer has %d bytes of capacity: not kept", c)
+	}
+	write(6000)
+	if c := unsyncedCap(); c < 6000*1000 {
+		t.Fatalf("after 6 MB more, the buffer has %d bytes of capacity: not kept", c)
+	}
+	write(100) // 100 KB: the buffer is far too large for them
+	if c := unsyncedCap(); c != 0 {
+		t.Fatalf("after 100 KB of frames the buffer keeps %d bytes of capacity", c)
+	}
+}
