@@ -5,6 +5,7 @@ go 1.26.8
 require (
 	github.com/edsrzf/mmap-go v1.2.0
 	github.com/golang/snappy v1.0.0
+	github.com/hanwen/go-fuse/v2 v2.12.1
 	github.com/pkg/errors v0.9.1
 	github.com/redis/go-redis/v9 v9.23.0
 	github.com/tidwall/redcon v1.6.4
