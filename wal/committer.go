@@ -309,8 +309,8 @@ func (l *Log) writeUnsynced() bool {
 	l.mu.Lock()
 	l.writtenLSN = c.encodedLSN
 	policy := l.policy
-	close(l.changed)
-	l.changed = make(chan struct{})
+	close(l.written)
+	l.written = make(chan struct{})
 	l.mu.Unlock()
 	if wb, ok := c.seg.f.(writebacker); ok && policy != SyncAlways && c.seg.size-c.seg.kicked >= writebackChunk {
 		// Advisory: if it fails, the fsync does the writing, and reports

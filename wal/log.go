@@ -233,8 +233,11 @@ type Log struct {
 	lastErr     error
 	lastErrTime time.Time
 	// changed is closed (and replaced) whenever syncedLSN, err or state
-	// changes: WaitSynced callers wait on it.
-	changed chan struct{}
+	// changes: WaitSynced callers wait on it. written is closed (and
+	// replaced) whenever writtenLSN changes: WaitWritten callers wait on
+	// both. Under always, the writers waiting for an fsync are not woken
+	// by the write before it.
+	changed, written chan struct{}
 	// space is signalled when the committer takes the pending batch.
 	space sync.Cond
 	// segs are the segment files, oldest first; the last is the one being
@@ -303,6 +306,7 @@ func Open(opts Options) (*Log, error) {
 		policy:        opts.Sync,
 		prealloc:      preallocated{enabled: opts.Preallocate},
 		changed:       make(chan struct{}),
+		written:       make(chan struct{}),
 		kick:          make(chan struct{}, 1),
 		done:          make(chan struct{}),
 	}
@@ -633,7 +637,10 @@ func (l *Log) wait(ctx context.Context, lsn uint64, synced bool) error {
 		if synced && lsn > l.wantSync {
 			l.wantSync, kick = lsn, true
 		}
-		ch := l.changed
+		ch, wch := l.changed, l.written
+		if synced {
+			wch = nil // never ready
+		}
 		lead := l.state == stateRunning
 		l.mu.Unlock()
 		if lead && (!synced || l.syncInline()) && yields < maxYields {
@@ -661,6 +668,7 @@ func (l *Log) wait(ctx context.Context, lsn uint64, synced bool) error {
 		}
 		select {
 		case <-ch:
+		case <-wch:
 		case <-ctx.Done():
 			return ctx.Err()
 		}
