@@ -108,6 +108,12 @@ func (l *Log) step(leader bool) (time.Duration, bool) {
 	}
 	var batch []byte
 	var first, count uint64
+	if !failed && !closing && l.gatherTarget != 0 {
+		if d := l.gatherLeft(time.Now()); d > 0 {
+			l.mu.Unlock()
+			return d, false
+		}
+	}
 	if !failed && len(l.pend) > 0 {
 		batch, first, count = l.pend, l.pendFirst, l.nextLSN-l.pendFirst
 		l.pend, l.spare = l.spare, nil
@@ -419,9 +425,10 @@ func (l *Log) sync() bool {
 		err = c.seg.f.Sync()
 	}
 	took := time.Since(start)
+	covered := c.encodedLSN - c.syncedLSN
 	l.fsyncs.Add(1)
 	l.lastFsyncNs.Store(int64(took))
-	l.lastSyncRecords.Store(int64(c.encodedLSN - c.syncedLSN))
+	l.lastSyncRecords.Store(int64(covered))
 	if err != nil {
 		l.fail(fmt.Errorf("wal: fsync %s: %w", c.seg.path, err))
 		return false
@@ -441,6 +448,7 @@ func (l *Log) sync() bool {
 	l.mu.Lock()
 	l.syncedLSN = c.syncedLSN
 	l.maxFsync = max(l.maxFsync, took)
+	l.setGather(c.lastSync, took, covered)
 	close(l.changed)
 	l.changed = make(chan struct{})
 	l.mu.Unlock()

@@ -202,6 +202,8 @@ type Log struct {
 	// retry and frameTarget are retryInterval and frameTarget at Open.
 	retry       time.Duration
 	frameTarget int
+	// gatherMax bounds a gather window (gatherMax at Open).
+	gatherMax time.Duration
 
 	mu sync.Mutex
 	// The fields below are guarded by mu.
@@ -245,6 +247,12 @@ type Log struct {
 	segs []segStat
 	// maxFsync is the longest fsync.
 	maxFsync time.Duration
+	// gatherUntil and gatherTarget hold back the next fsync on a slow
+	// disk (see gather.go): until gatherUntil, or until gatherTarget
+	// records are pending, whichever comes first. gatherTarget is 0 when
+	// the last fsync was fast.
+	gatherUntil  time.Time
+	gatherTarget uint64
 	// closeErr is what Close returns.
 	closeErr error
 
@@ -303,6 +311,7 @@ func Open(opts Options) (*Log, error) {
 		logger:        opts.Logger,
 		retry:         retryInterval,
 		frameTarget:   frameTarget,
+		gatherMax:     gatherMax,
 		policy:        opts.Sync,
 		prealloc:      preallocated{enabled: opts.Preallocate},
 		changed:       make(chan struct{}),
@@ -572,7 +581,10 @@ func (l *Log) Append(rec []byte) uint64 {
 	l.pend = binary.AppendUvarint(l.pend, uint64(len(rec)))
 	l.pend = append(l.pend, rec...)
 	// No kick: the writer that waits leads the commit itself (see lead);
-	// the committer goroutine sweeps up what nobody waits for.
+	// the committer goroutine sweeps up what nobody waits for. (A writer
+	// that completes a gathered batch leads it too: were the goroutine
+	// kicked for it, it would run next, before the writers already
+	// runnable, and commit without them.)
 	l.mu.Unlock()
 	return lsn
 }
@@ -642,6 +654,10 @@ func (l *Log) wait(ctx context.Context, lsn uint64, synced bool) error {
 			wch = nil // never ready
 		}
 		lead := l.state == stateRunning
+		if l.gatherTarget != 0 && l.gatherLeft(time.Now()) > 0 {
+			// The committer goroutine commits the gathered batch.
+			lead, kick = false, true
+		}
 		l.mu.Unlock()
 		if lead && (!synced || l.syncInline()) && yields < maxYields {
 			// Let the other runnable writers append first, so that one
