@@ -1,7 +1,6 @@
 package wal
 
 import (
-	"context"
 	"sync"
 	"testing"
 	"time"
@@ -87,25 +86,7 @@ func TestGatherOnSlowDisk(t *testing.T) {
 	fs := &slowSyncFS{FS: vfs.NewMem(), syncTime: 3 * time.Millisecond}
 	l, _, _ := openLog(t, Options{FS: fs, Dir: "/wal", Sync: SyncAlways, Logger: quietLogger}, 0)
 	const writers, each = 20, 25
-	var wg sync.WaitGroup
-	errs := make(chan error, writers)
-	for w := range writers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := range each {
-				if err := l.WaitSynced(context.Background(), l.Append(payload(uint64(w*each+i+1), 50, false))); err != nil {
-					errs <- err
-					return
-				}
-			}
-		}()
-	}
-	wg.Wait()
-	close(errs)
-	for err := range errs {
-		t.Fatal(err)
-	}
+	syncedWriters(t, l, writers, each, 50)
 	st := l.Stats()
 	perSync := float64(writers*each) / float64(st.Fsyncs)
 	t.Logf("%d writes, %d fsyncs: %.1f writes an fsync", writers*each, st.Fsyncs, perSync)

@@ -201,3 +201,29 @@ func describe(r []rec) string {
 	}
 	return fmt.Sprintf("%d records, LSN %d..%d", len(r), r[0].lsn, r[len(r)-1].lsn)
 }
+
+// syncedWriters runs writers goroutines that each append each records of
+// size bytes (LSN order within a writer), waiting for each one's fsync
+// before the next, as clients under always do; it fails t on any error.
+func syncedWriters(t testing.TB, l *Log, writers, each, size int) {
+	t.Helper()
+	var wg sync.WaitGroup
+	errs := make(chan error, writers)
+	for w := range writers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range each {
+				if err := l.WaitSynced(context.Background(), l.Append(payload(uint64(w*each+i+1), size, false))); err != nil {
+					errs <- err
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+}

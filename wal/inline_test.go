@@ -3,7 +3,6 @@ package wal
 import (
 	"context"
 	"runtime"
-	"sync"
 	"testing"
 	"time"
 
@@ -39,26 +38,7 @@ func TestInlineSync(t *testing.T) {
 	opts := Options{Dir: dir, Sync: SyncAlways, Preallocate: true, Logger: quietLogger}
 	l, _, _ := openLog(t, opts, 0)
 	const writers, each = 50, 200
-	var wg sync.WaitGroup
-	errs := make(chan error, writers)
-	for w := range writers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := range each {
-				rec := payload(uint64(w*each+i+1), 100, false)
-				if err := l.WaitSynced(context.Background(), l.Append(rec)); err != nil {
-					errs <- err
-					return
-				}
-			}
-		}()
-	}
-	wg.Wait()
-	close(errs)
-	for err := range errs {
-		t.Fatal(err)
-	}
+	syncedWriters(t, l, writers, each, 100)
 	st := l.Stats()
 	if st.InlineFsyncs == 0 {
 		t.Fatalf("%d fsyncs for %d writes, none inline", st.Fsyncs, writers*each)
