@@ -20,11 +20,18 @@ import "time"
 // So after an fsync that took gatherMinFsync or longer, the next one
 // waits until as many records are pending as were in flight when it
 // ended (those it covered, whose writers come back, and those that came
-// meanwhile), or for half the fsync's time, at most gatherMax, whichever
-// comes first. A writer that stops coming costs one window; the next
-// target counts without it. With it, the same run made 49 writes an
-// fsync and 11.5-13.4k writes/s. A quarter of the fsync's time was too
-// short: 50 clients took 0.7-1.2 ms to come back, on one P.
+// meanwhile), or for as long as that fsync took, at most gatherMax,
+// whichever comes first. A writer that stops coming costs one window; the
+// next target counts without it. With it, the same run made 49 writes an
+// fsync and 11.6-13.4k writes/s.
+//
+// The window is a whole fsync's time because 50 clients took 0.4-1.2 ms
+// to come back, on one P: with half of it, on a disk with 1.4 ms fsyncs
+// (which go inline, so nothing is read during them), the window often
+// closed on part of the batch, the rest missed it and came as a small
+// batch of its own; at pipeline 16 that was 0.81 of no gathering at all,
+// where a whole fsync's window gave 1.33-1.54 (and 1.81-1.95 at
+// pipeline 1).
 const (
 	gatherMinFsync = time.Millisecond
 	gatherMax      = 2 * time.Millisecond
@@ -38,7 +45,7 @@ func (l *Log) setGather(end time.Time, took time.Duration, covered uint64) {
 		return
 	}
 	l.gatherTarget = covered + (l.nextLSN - l.pendFirst)
-	l.gatherUntil = end.Add(min(took/2, l.gatherMax))
+	l.gatherUntil = end.Add(min(took, l.gatherMax))
 }
 
 // gatherLeft returns how much longer the next fsync should wait for

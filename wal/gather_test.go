@@ -21,12 +21,12 @@ func TestGatherWindow(t *testing.T) {
 		wantLeft time.Duration
 	}{
 		{"fast disk: no wait", SyncAlways, gatherMinFsync - 1, 20, 20, 0, 0, 0},
-		{"slow disk: half the fsync", SyncAlways, 3 * time.Millisecond, 20, 20, 0, 0, 1500 * time.Microsecond},
-		{"slow disk, later", SyncAlways, 3 * time.Millisecond, 20, 20, 10, time.Millisecond, 500 * time.Microsecond},
+		{"slow disk: the fsync's time", SyncAlways, 1500 * time.Microsecond, 20, 20, 0, 0, 1500 * time.Microsecond},
+		{"slow disk, later", SyncAlways, 1500 * time.Microsecond, 20, 20, 10, time.Millisecond, 500 * time.Microsecond},
 		{"slow disk: at most gatherMax", SyncAlways, 10 * time.Millisecond, 20, 20, 0, 0, gatherMax},
 		{"every writer back", SyncAlways, 3 * time.Millisecond, 20, 20, 20, 0, 0},
 		{"one writer", SyncAlways, 3 * time.Millisecond, 1, 0, 1, 0, 0},
-		{"window over", SyncAlways, 3 * time.Millisecond, 20, 20, 10, 2 * time.Millisecond, -500 * time.Microsecond},
+		{"window over", SyncAlways, 1500 * time.Microsecond, 20, 20, 10, 2 * time.Millisecond, -500 * time.Microsecond},
 		{"everysec: never", SyncEverySec, 3 * time.Millisecond, 20, 20, 0, 0, 0},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
