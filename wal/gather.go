@@ -45,7 +45,7 @@ func (l *Log) setGather(end time.Time, took time.Duration, covered uint64) {
 		return
 	}
 	l.gatherTarget = covered + (l.nextLSN - l.pendFirst)
-	l.gatherUntil = end.Add(min(took, l.gatherMax))
+	l.gatherUntil = end.Add(min(took, gatherMax))
 }
 
 // gatherLeft returns how much longer the next fsync should wait for

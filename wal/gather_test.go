@@ -30,7 +30,7 @@ func TestGatherWindow(t *testing.T) {
 		{"everysec: never", SyncEverySec, 3 * time.Millisecond, 20, 20, 0, 0, 0},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			l := &Log{state: stateRunning, policy: tc.policy, gatherMax: gatherMax, nextLSN: 100 + tc.pending, pendFirst: 100}
+			l := &Log{state: stateRunning, policy: tc.policy, nextLSN: 100 + tc.pending, pendFirst: 100}
 			l.setGather(now, tc.took, tc.covered)
 			l.nextLSN += tc.later
 			left := l.gatherLeft(now.Add(tc.at))

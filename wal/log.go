@@ -202,8 +202,6 @@ type Log struct {
 	// retry and frameTarget are retryInterval and frameTarget at Open.
 	retry       time.Duration
 	frameTarget int
-	// gatherMax bounds a gather window (gatherMax at Open).
-	gatherMax time.Duration
 
 	mu sync.Mutex
 	// The fields below are guarded by mu.
@@ -311,7 +309,6 @@ func Open(opts Options) (*Log, error) {
 		logger:        opts.Logger,
 		retry:         retryInterval,
 		frameTarget:   frameTarget,
-		gatherMax:     gatherMax,
 		policy:        opts.Sync,
 		prealloc:      preallocated{enabled: opts.Preallocate},
 		changed:       make(chan struct{}),
@@ -655,7 +652,9 @@ func (l *Log) wait(ctx context.Context, lsn uint64, synced bool) error {
 		}
 		lead := l.state == stateRunning
 		if l.gatherTarget != 0 && l.gatherLeft(time.Now()) > 0 {
-			// The committer goroutine commits the gathered batch.
+			// Wait for the batch to gather: the writer that completes
+			// it leads it, or the committer goroutine (kicked to time
+			// the window) commits what there is when the window ends.
 			lead, kick = false, true
 		}
 		l.mu.Unlock()
