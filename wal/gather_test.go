@@ -41,39 +41,22 @@ func TestGatherWindow(t *testing.T) {
 	}
 }
 
-// slowSyncFS is a filesystem whose fsyncs take syncTime longer, one at a
-// time: a disk slower than the machine's.
-type slowSyncFS struct {
-	vfs.FS
+// slowDisk makes a log's files fsync syncTime slower, one at a time: a
+// disk slower than the machine's.
+type slowDisk struct {
 	syncTime time.Duration
 	mu       sync.Mutex
 }
 
 type slowSyncFile struct {
 	vfs.File
-	fs *slowSyncFS
-}
-
-func (s *slowSyncFS) Create(name string) (vfs.File, error) {
-	f, err := s.FS.Create(name)
-	if err != nil {
-		return nil, err
-	}
-	return &slowSyncFile{File: f, fs: s}, nil
-}
-
-func (s *slowSyncFS) OpenReadWrite(name string) (vfs.File, error) {
-	f, err := s.FS.OpenReadWrite(name)
-	if err != nil {
-		return nil, err
-	}
-	return &slowSyncFile{File: f, fs: s}, nil
+	disk *slowDisk
 }
 
 func (f *slowSyncFile) Sync() error {
-	f.fs.mu.Lock()
-	defer f.fs.mu.Unlock()
-	time.Sleep(f.fs.syncTime)
+	f.disk.mu.Lock()
+	defer f.disk.mu.Unlock()
+	time.Sleep(f.disk.syncTime)
 	return f.File.Sync()
 }
 
@@ -83,7 +66,8 @@ func (f *slowSyncFile) Sync() error {
 // gave about 10 writes an fsync here), and every acknowledged write is in
 // the log.
 func TestGatherOnSlowDisk(t *testing.T) {
-	fs := &slowSyncFS{FS: vfs.NewMem(), syncTime: 3 * time.Millisecond}
+	disk := &slowDisk{syncTime: 3 * time.Millisecond}
+	fs := wrapFiles(vfs.NewMem(), func(f vfs.File) vfs.File { return &slowSyncFile{File: f, disk: disk} })
 	l, _, _ := openLog(t, Options{FS: fs, Dir: "/wal", Sync: SyncAlways, Logger: quietLogger}, 0)
 	const writers, each = 20, 25
 	syncedWriters(t, l, writers, each, 50)

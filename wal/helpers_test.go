@@ -227,3 +227,31 @@ func syncedWriters(t testing.TB, l *Log, writers, each, size int) {
 		t.Fatal(err)
 	}
 }
+
+// filesFS is a filesystem whose files opened for writing are wrapped: a
+// test's way to give them a behaviour (see wrapFiles).
+type filesFS struct {
+	vfs.FS
+	wrap func(vfs.File) vfs.File
+}
+
+// wrapFiles returns fs with every file it creates or opens for writing
+// wrapped by wrap.
+func wrapFiles(fs vfs.FS, wrap func(vfs.File) vfs.File) vfs.FS {
+	return filesFS{FS: fs, wrap: wrap}
+}
+
+func (w filesFS) Create(name string) (vfs.File, error) {
+	return w.wrapped(w.FS.Create(name))
+}
+
+func (w filesFS) OpenReadWrite(name string) (vfs.File, error) {
+	return w.wrapped(w.FS.OpenReadWrite(name))
+}
+
+func (w filesFS) wrapped(f vfs.File, err error) (vfs.File, error) {
+	if err != nil {
+		return nil, err
+	}
+	return w.wrap(f), nil
+}

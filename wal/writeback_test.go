@@ -9,39 +9,22 @@ import (
 	"github.com/cairn-db/cairn/vfs"
 )
 
-// writebackFS wraps a filesystem so that its files record the ranges they
-// are asked to start writing back.
-type writebackFS struct {
-	vfs.FS
+// writebacks records the ranges a log's files are asked to start writing
+// back.
+type writebacks struct {
 	mu     sync.Mutex
 	ranges [][2]int64 // off, n
 }
 
 type writebackFile struct {
 	vfs.File
-	fs *writebackFS
-}
-
-func (w *writebackFS) Create(name string) (vfs.File, error) {
-	f, err := w.FS.Create(name)
-	if err != nil {
-		return nil, err
-	}
-	return &writebackFile{File: f, fs: w}, nil
-}
-
-func (w *writebackFS) OpenReadWrite(name string) (vfs.File, error) {
-	f, err := w.FS.OpenReadWrite(name)
-	if err != nil {
-		return nil, err
-	}
-	return &writebackFile{File: f, fs: w}, nil
+	rec *writebacks
 }
 
 func (f *writebackFile) StartWriteback(off, n int64) error {
-	f.fs.mu.Lock()
-	defer f.fs.mu.Unlock()
-	f.fs.ranges = append(f.fs.ranges, [2]int64{off, n})
+	f.rec.mu.Lock()
+	defer f.rec.mu.Unlock()
+	f.rec.ranges = append(f.rec.ranges, [2]int64{off, n})
 	return nil
 }
 
@@ -53,7 +36,8 @@ func (f *writebackFile) StartWriteback(off, n int64) error {
 func TestStartsWriteback(t *testing.T) {
 	for _, policy := range []SyncPolicy{SyncEverySec, SyncNo, SyncAlways} {
 		t.Run(policy.String(), func(t *testing.T) {
-			fs := &writebackFS{FS: vfs.NewMem()}
+			wbs := &writebacks{}
+			fs := wrapFiles(vfs.NewMem(), func(f vfs.File) vfs.File { return &writebackFile{File: f, rec: wbs} })
 			l, _, _ := openLog(t, Options{FS: fs, Dir: "/wal", Sync: policy}, 0)
 			rng := rand.New(rand.NewPCG(1, 2))
 			rec := make([]byte, 1000)
@@ -73,23 +57,23 @@ func TestStartsWriteback(t *testing.T) {
 			if err := l.Close(); err != nil {
 				t.Fatal(err)
 			}
-			fs.mu.Lock()
-			defer fs.mu.Unlock()
+			wbs.mu.Lock()
+			defer wbs.mu.Unlock()
 			if policy == SyncAlways {
-				if len(fs.ranges) != 0 {
-					t.Fatalf("always: %d writeback requests, want none", len(fs.ranges))
+				if len(wbs.ranges) != 0 {
+					t.Fatalf("always: %d writeback requests, want none", len(wbs.ranges))
 				}
 				return
 			}
 			var next int64
-			for i, r := range fs.ranges {
+			for i, r := range wbs.ranges {
 				if r[0] != next || r[1] < writebackChunk {
 					t.Fatalf("request %d: [%d, +%d), want from %d and at least %d bytes", i, r[0], r[1], next, writebackChunk)
 				}
 				next = r[0] + r[1]
 			}
-			if size-next >= writebackChunk || len(fs.ranges) < 3 {
-				t.Fatalf("%d requests up to %d of a %d-byte segment", len(fs.ranges), next, size)
+			if size-next >= writebackChunk || len(wbs.ranges) < 3 {
+				t.Fatalf("%d requests up to %d of a %d-byte segment", len(wbs.ranges), next, size)
 			}
 		})
 	}
