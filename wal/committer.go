@@ -38,6 +38,8 @@ type committer struct {
 	needMark bool
 	// comp is the snappy output buffer.
 	comp []byte
+	// disk judges the disk's speed (see diskspeed.go).
+	disk diskSpeed
 }
 
 // run is the committer goroutine: it takes the whole pending batch,
@@ -366,17 +368,14 @@ type inlineSyncer interface{ SyncInline() error }
 // (polled: 11.8-12.2).
 //
 // Not for few writers, who have nothing to gather (one client lost a tenth
-// of its rate to the yield), nor for a slow disk, whose fsync would stall
-// every client: an fsync is inline while the last one covered at least
-// inlineSyncMin records and took less than inlineSyncMax.
-const (
-	inlineSyncMin = 8
-	inlineSyncMax = 2 * time.Millisecond
-)
+// of its rate to the yield), nor for a slow disk (see slowFsync): an fsync
+// is inline while the last one covered at least inlineSyncMin records and
+// the disk is not judged slow.
+const inlineSyncMin = 8
 
 // syncInline reports whether the next fsync should be inline.
 func (l *Log) syncInline() bool {
-	return useInlineSync(runtime.GOMAXPROCS(0), l.lastSyncRecords.Load(), time.Duration(l.lastFsyncNs.Load()))
+	return useInlineSync(runtime.GOMAXPROCS(0), l.lastSyncRecords.Load(), l.diskSlow.Load())
 }
 
 // syncAwaited reports whether writers wait for the fsync about to be
@@ -390,8 +389,8 @@ func (l *Log) syncAwaited() bool {
 	return l.policy == SyncAlways || l.wantSync > l.c.syncedLSN
 }
 
-func useInlineSync(procs int, lastRecords int64, lastFsync time.Duration) bool {
-	return procs == 1 && lastRecords >= inlineSyncMin && lastFsync < inlineSyncMax
+func useInlineSync(procs int, lastRecords int64, slowDisk bool) bool {
+	return procs == 1 && lastRecords >= inlineSyncMin && !slowDisk
 }
 
 // polledSyncMin is how many records an fsync must cover to wait for it in
@@ -414,24 +413,36 @@ const polledSyncMin = 4
 func (l *Log) sync() bool {
 	c := &l.c
 	start := time.Now()
+	procs := runtime.GOMAXPROCS(0)
+	covered := c.encodedLSN - c.syncedLSN
+	probe := c.disk.probeDue(start)
+	is, inlineOK := c.seg.f.(inlineSyncer)
+	ps, polledOK := c.seg.f.(polledSyncer)
 	var err error
-	if is, ok := c.seg.f.(inlineSyncer); ok && l.syncInline() && l.syncAwaited() {
+	blocking := false
+	switch {
+	case inlineOK && (l.syncInline() || probe && procs == 1) && l.syncAwaited():
 		err = is.SyncInline()
 		l.inlineFsyncs.Add(1)
-	} else if ps, ok := c.seg.f.(polledSyncer); ok &&
-		(c.encodedLSN-c.syncedLSN >= polledSyncMin || runtime.GOMAXPROCS(0) == 1) {
+		blocking = true
+	case polledOK && (procs == 1 || !probe && covered >= polledSyncMin):
+		// On one P never a plain fsync, even to probe the disk (see
+		// polledSyncMin).
 		err = ps.SyncPolled()
-	} else {
+	default:
 		err = c.seg.f.Sync()
+		blocking = true
 	}
 	took := time.Since(start)
-	covered := c.encodedLSN - c.syncedLSN
 	l.fsyncs.Add(1)
 	l.lastFsyncNs.Store(int64(took))
 	l.lastSyncRecords.Store(int64(covered))
 	if err != nil {
 		l.fail(fmt.Errorf("wal: fsync %s: %w", c.seg.path, err))
 		return false
+	}
+	if blocking {
+		l.diskSlow.Store(c.disk.note(start.Add(took), took))
 	}
 	c.seg.synced = c.seg.size
 	// The buffer is kept for the next second's frames if this one's
@@ -448,7 +459,7 @@ func (l *Log) sync() bool {
 	l.mu.Lock()
 	l.syncedLSN = c.syncedLSN
 	l.maxFsync = max(l.maxFsync, took)
-	l.setGather(c.lastSync, took, covered)
+	l.setGather(c.lastSync, took, covered, c.disk.slow())
 	close(l.changed)
 	l.changed = make(chan struct{})
 	l.mu.Unlock()

@@ -13,6 +13,7 @@ func TestGatherWindow(t *testing.T) {
 	for _, tc := range []struct {
 		name     string
 		policy   SyncPolicy
+		slow     bool
 		took     time.Duration
 		covered  uint64
 		pending  uint64 // records appended during the fsync
@@ -20,18 +21,18 @@ func TestGatherWindow(t *testing.T) {
 		at       time.Duration
 		wantLeft time.Duration
 	}{
-		{"fast disk: no wait", SyncAlways, gatherMinFsync - 1, 20, 20, 0, 0, 0},
-		{"slow disk: the fsync's time", SyncAlways, 1500 * time.Microsecond, 20, 20, 0, 0, 1500 * time.Microsecond},
-		{"slow disk, later", SyncAlways, 1500 * time.Microsecond, 20, 20, 10, time.Millisecond, 500 * time.Microsecond},
-		{"slow disk: at most gatherMax", SyncAlways, 10 * time.Millisecond, 20, 20, 0, 0, gatherMax},
-		{"every writer back", SyncAlways, 3 * time.Millisecond, 20, 20, 20, 0, 0},
-		{"one writer", SyncAlways, 3 * time.Millisecond, 1, 0, 1, 0, 0},
-		{"window over", SyncAlways, 1500 * time.Microsecond, 20, 20, 10, 2 * time.Millisecond, -500 * time.Microsecond},
-		{"everysec: never", SyncEverySec, 3 * time.Millisecond, 20, 20, 0, 0, 0},
+		{"fast disk: no wait", SyncAlways, false, 1500 * time.Microsecond, 20, 20, 0, 0, 0},
+		{"slow disk: the fsync's time", SyncAlways, true, 1500 * time.Microsecond, 20, 20, 0, 0, 1500 * time.Microsecond},
+		{"slow disk, later", SyncAlways, true, 1500 * time.Microsecond, 20, 20, 10, time.Millisecond, 500 * time.Microsecond},
+		{"slow disk: at most gatherMax", SyncAlways, true, 10 * time.Millisecond, 20, 20, 0, 0, gatherMax},
+		{"every writer back", SyncAlways, true, 3 * time.Millisecond, 20, 20, 20, 0, 0},
+		{"one writer", SyncAlways, true, 3 * time.Millisecond, 1, 0, 1, 0, 0},
+		{"window over", SyncAlways, true, 1500 * time.Microsecond, 20, 20, 10, 2 * time.Millisecond, -500 * time.Microsecond},
+		{"everysec: never", SyncEverySec, true, 3 * time.Millisecond, 20, 20, 0, 0, 0},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			l := &Log{state: stateRunning, policy: tc.policy, nextLSN: 100 + tc.pending, pendFirst: 100}
-			l.setGather(now, tc.took, tc.covered)
+			l.setGather(now, tc.took, tc.covered, tc.slow)
 			l.nextLSN += tc.later
 			left := l.gatherLeft(now.Add(tc.at))
 			if left > 0 != (tc.wantLeft > 0) || (left > 0 && left != tc.wantLeft) {

@@ -13,18 +13,18 @@ func TestUseInlineSync(t *testing.T) {
 	for _, tc := range []struct {
 		procs       int
 		lastRecords int64
-		lastFsync   time.Duration
+		slowDisk    bool
 		want        bool
 	}{
-		{1, 30, 100 * time.Microsecond, true},
-		{1, inlineSyncMin, inlineSyncMax - 1, true},
-		{1, inlineSyncMin - 1, 100 * time.Microsecond, false}, // few writers
-		{1, 30, inlineSyncMax, false},                         // a slow disk
-		{2, 30, 100 * time.Microsecond, false},                // the P would block a P's worth of goroutines
-		{1, 0, 0, false},                                      // no fsync yet
+		{1, 30, false, true},
+		{1, inlineSyncMin, false, true},
+		{1, inlineSyncMin - 1, false, false}, // few writers
+		{1, 30, true, false},                 // a slow disk
+		{2, 30, false, false},                // the P would block a P's worth of goroutines
+		{1, 0, false, false},                 // no fsync yet
 	} {
-		if got := useInlineSync(tc.procs, tc.lastRecords, tc.lastFsync); got != tc.want {
-			t.Errorf("useInlineSync(%d, %d, %v) = %v, want %v", tc.procs, tc.lastRecords, tc.lastFsync, got, tc.want)
+		if got := useInlineSync(tc.procs, tc.lastRecords, tc.slowDisk); got != tc.want {
+			t.Errorf("useInlineSync(%d, %d, %v) = %v, want %v", tc.procs, tc.lastRecords, tc.slowDisk, got, tc.want)
 		}
 	}
 }
@@ -89,7 +89,7 @@ func TestEverySecSyncNotInline(t *testing.T) {
 	if st.InlineFsyncs != 0 {
 		t.Fatalf("%d of %d fsyncs inline (the last took %v)", st.InlineFsyncs, st.Fsyncs, st.LastFsync)
 	}
-	if !useInlineSync(1, 50, st.LastFsync) {
-		t.Skipf("the disk's fsync took %v: not one to go inline anyway", st.LastFsync)
+	if !useInlineSync(1, 50, l.diskSlow.Load()) {
+		t.Skipf("the disk is slow (the last fsync took %v): no fsync would go inline anyway", st.LastFsync)
 	}
 }

@@ -267,6 +267,9 @@ type Log struct {
 	records, bytesWritten, frames, fsyncs, lastFsyncNs, failures atomic.Int64
 	// lastSyncRecords is how many records the last fsync covered.
 	lastSyncRecords, inlineFsyncs atomic.Int64
+	// diskSlow is the committer's judgement of the disk (see slowFsync),
+	// read by writers deciding whether to yield before an fsync.
+	diskSlow atomic.Bool
 
 	// c is the committer's own state; only its goroutine touches it (and
 	// Replay, before starting it).
