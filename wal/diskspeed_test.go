@@ -77,6 +77,9 @@ func TestSlowDiskJudged(t *testing.T) {
 			l, _, _ := openLog(t, Options{FS: fs, Dir: "/wal", Sync: SyncAlways, Logger: quietLogger}, 0)
 			defer l.Close()
 			syncedWriters(t, l, 4, 5, 50)
+			if st := l.Stats(); !tc.want && st.LastFsync >= slowFsync {
+				t.Skipf("the machine is busy: a memory fsync took %v", st.LastFsync)
+			}
 			if got := l.diskSlow.Load(); got != tc.want {
 				t.Fatalf("disk judged slow = %v after %d fsyncs (last %v), want %v", got, l.Stats().Fsyncs, l.Stats().LastFsync, tc.want)
 			}
