@@ -415,13 +415,16 @@ func (l *Log) sync() bool {
 	start := time.Now()
 	procs := runtime.GOMAXPROCS(0)
 	covered := c.encodedLSN - c.syncedLSN
-	probe := c.disk.probeDue(start)
+	awaited := l.syncAwaited()
+	// Probe the disk's speed only for an fsync writers wait for: only
+	// their fsyncs depend on it.
+	probe := awaited && c.disk.probeDue(start)
 	is, inlineOK := c.seg.f.(inlineSyncer)
 	ps, polledOK := c.seg.f.(polledSyncer)
 	var err error
 	blocking := false
 	switch {
-	case inlineOK && (l.syncInline() || probe && procs == 1) && l.syncAwaited():
+	case inlineOK && awaited && (l.syncInline() || probe && procs == 1):
 		err = is.SyncInline()
 		l.inlineFsyncs.Add(1)
 		blocking = true
