@@ -18,7 +18,7 @@ import "time"
 // writes an fsync against 19), 1.15 ms 25-26k against 19-20k; 0.45 ms,
 // 2.5 ms and the machine's disk as before.
 //
-// Only a fsync that blocks its thread, inline or plain, measures the
+// Only an fsync that blocks its thread, inline or plain, measures the
 // disk. A polled one's time includes the wait for the P once it is done:
 // on the 0.12 ms disk, polled fsyncs under load measured 0.3-1 ms. So
 // the disk is judged slow after two blocking fsyncs in a row took

@@ -31,8 +31,8 @@ import "time"
 // closed on part of the batch, the rest missed it and came as a small
 // batch of its own; at pipeline 16 that was 0.81 of no gathering at all,
 // where a whole fsync's window gave 1.33-1.54 (and 1.81-1.95 at
-// pipeline 1). On a disk of 0.66 ms, a window from 0.4 ms fsyncs up made
-// 41 writes an fsync against 25 without, and 30-31k writes/s against
+// pipeline 1). On a disk of 0.66 ms, fsyncs polled either way, the window
+// made 41 writes an fsync against 25 without, and 30-31k writes/s against
 // 26-27k.
 const gatherMax = 2 * time.Millisecond
 
