@@ -416,21 +416,21 @@ func (l *Log) sync() bool {
 	procs := runtime.GOMAXPROCS(0)
 	covered := c.encodedLSN - c.syncedLSN
 	awaited := l.syncAwaited()
-	// Probe the disk's speed only for an fsync writers wait for: only
-	// their fsyncs depend on it.
-	probe := awaited && c.disk.probeDue(start)
+	// Probe the disk's speed only for an fsync writers wait for (only
+	// their fsyncs depend on it), and only with several Ps (see
+	// diskspeed.go).
+	probe := awaited && procs > 1 && c.disk.probeDue(start)
 	is, inlineOK := c.seg.f.(inlineSyncer)
 	ps, polledOK := c.seg.f.(polledSyncer)
 	var err error
 	blocking := false
 	switch {
-	case inlineOK && awaited && (l.syncInline() || probe && procs == 1):
+	case inlineOK && awaited && l.syncInline():
 		err = is.SyncInline()
 		l.inlineFsyncs.Add(1)
 		blocking = true
 	case polledOK && (procs == 1 || !probe && covered >= polledSyncMin):
-		// On one P never a plain fsync, even to probe the disk (see
-		// polledSyncMin).
+		// On one P never a plain fsync (see polledSyncMin).
 		err = ps.SyncPolled()
 	default:
 		err = c.seg.f.Sync()
@@ -444,9 +444,7 @@ func (l *Log) sync() bool {
 		l.fail(fmt.Errorf("wal: fsync %s: %w", c.seg.path, err))
 		return false
 	}
-	if blocking {
-		l.diskSlow.Store(c.disk.note(start.Add(took), took))
-	}
+	l.diskSlow.Store(c.disk.note(start.Add(took), took, blocking))
 	c.seg.synced = c.seg.size
 	// The buffer is kept for the next second's frames if this one's
 	// filled at least half of it: growing a new one each second under

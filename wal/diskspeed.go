@@ -18,22 +18,27 @@ import "time"
 // writes an fsync against 19), 1.15 ms 25-26k against 19-20k; 0.45 ms,
 // 2.5 ms and the machine's disk as before.
 //
-// Only an fsync that blocks its thread, inline or plain, measures the
-// disk. A polled one's time includes the wait for the P once it is done:
-// on the 0.12 ms disk, polled fsyncs under load measured 0.3-1 ms. So
-// the disk is judged slow after two blocking fsyncs in a row took
-// slowFsync or longer (one alone is a spike: the 0.12 ms disk has a few
-// in a thousand), and fast again after one that took less. While no
-// fsync blocks (the disk judged slow, or several Ps polling), one in each
-// reprobeEvery does, to notice a change.
+// An fsync that blocks its thread, inline or plain, measures the disk. A
+// polled one's time includes the wait for the P once it is done: on the
+// 0.12 ms disk, polled fsyncs under load measured 0.3-1 ms, so a polled
+// fsync can show the disk fast (one under slowFsync), never slow. The
+// disk is judged slow after two blocking fsyncs in a row took slowFsync
+// or longer (one alone is a spike: the 0.12 ms disk has a few in a
+// thousand), and fast again after any fsync that took less. With several
+// Ps, where a busy log's fsyncs are all polled, one each reprobeEvery is
+// plain, to notice the disk getting slow. On one P there is no such probe:
+// a plain fsync there stalls every client until sysmon takes the P back,
+// and an inline one for as long as the disk takes (every 100 ms on an
+// 8 ms disk that would stall readers too); the inline fsyncs of a busy log
+// judged fast notice it.
 const (
 	slowFsync    = 500 * time.Microsecond
 	slowInARow   = 2
 	reprobeEvery = 100 * time.Millisecond
 )
 
-// diskSpeed judges the disk's speed from the fsyncs that block. Whoever
-// holds Log.cmu touches it.
+// diskSpeed judges the disk's speed from fsync times. Whoever holds
+// Log.cmu touches it.
 type diskSpeed struct {
 	// slowRun counts the blocking fsyncs in a row that took slowFsync or
 	// longer.
@@ -42,13 +47,17 @@ type diskSpeed struct {
 	measured time.Time
 }
 
-// note records a blocking fsync that ended at end and took took, and
-// reports whether the disk is now judged slow.
-func (d *diskSpeed) note(end time.Time, took time.Duration) bool {
-	d.measured = end
-	if took < slowFsync {
+// note records an fsync that ended at end and took took, blocking its
+// thread or not (polled), and reports whether the disk is now judged
+// slow.
+func (d *diskSpeed) note(end time.Time, took time.Duration, blocking bool) bool {
+	if blocking {
+		d.measured = end
+	}
+	switch {
+	case took < slowFsync:
 		d.slowRun = 0
-	} else {
+	case blocking:
 		d.slowRun++
 	}
 	return d.slow()
@@ -57,7 +66,7 @@ func (d *diskSpeed) note(end time.Time, took time.Duration) bool {
 func (d *diskSpeed) slow() bool { return d.slowRun >= slowInARow }
 
 // probeDue reports whether the next fsync should block, to measure the
-// disk.
+// disk (with several Ps).
 func (d *diskSpeed) probeDue(now time.Time) bool {
 	return now.Sub(d.measured) >= reprobeEvery
 }

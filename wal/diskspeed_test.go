@@ -8,31 +8,41 @@ import (
 )
 
 func TestDiskSpeed(t *testing.T) {
+	type fsync struct {
+		took     time.Duration
+		blocking bool
+	}
 	const fast, slow = 120 * time.Microsecond, slowFsync
+	b := func(took time.Duration) fsync { return fsync{took, true} }  // inline or plain
+	p := func(took time.Duration) fsync { return fsync{took, false} } // polled
 	for _, tc := range []struct {
-		name  string
-		fsync []time.Duration // blocking fsyncs, in order
-		want  bool
+		name   string
+		fsyncs []fsync
+		want   bool
 	}{
 		{"none yet", nil, false},
-		{"fast disk", []time.Duration{fast, fast, fast}, false},
-		{"one spike", []time.Duration{fast, 3 * time.Millisecond, fast}, false},
-		{"a spike last", []time.Duration{fast, fast, 3 * time.Millisecond}, false},
-		{"slow disk", []time.Duration{slow, slow}, true},
-		{"slow, then one fast", []time.Duration{slow, slow, slow, fast}, false},
-		{"fast, then slow", []time.Duration{fast, fast, 2 * time.Millisecond, 2 * time.Millisecond}, true},
-		{"just under the bound", []time.Duration{slow - 1, slow - 1}, false},
+		{"fast disk", []fsync{b(fast), b(fast), b(fast)}, false},
+		{"one spike", []fsync{b(fast), b(3 * time.Millisecond), b(fast)}, false},
+		{"a spike last", []fsync{b(fast), b(fast), b(3 * time.Millisecond)}, false},
+		{"slow disk", []fsync{b(slow), b(slow)}, true},
+		{"slow, then one fast", []fsync{b(slow), b(slow), b(slow), b(fast)}, false},
+		{"fast, then slow", []fsync{b(fast), b(fast), b(2 * time.Millisecond), b(2 * time.Millisecond)}, true},
+		{"just under the bound", []fsync{b(slow - 1), b(slow - 1)}, false},
+		{"slow polled: no evidence", []fsync{p(slow), p(3 * time.Millisecond), p(slow)}, false},
+		{"slow polled between slow blocking", []fsync{b(slow), p(3 * time.Millisecond), b(slow)}, true},
+		{"judged slow stays so while polled slow", []fsync{b(slow), b(slow), p(slow), p(2 * time.Millisecond)}, true},
+		{"a fast polled one shows it fast", []fsync{b(slow), b(slow), p(slow), p(fast)}, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var d diskSpeed
 			end := time.Now()
 			got := d.slow()
-			for _, took := range tc.fsync {
-				end = end.Add(took)
-				got = d.note(end, took)
+			for _, f := range tc.fsyncs {
+				end = end.Add(f.took)
+				got = d.note(end, f.took, f.blocking)
 			}
 			if got != tc.want || d.slow() != tc.want {
-				t.Fatalf("after %v: slow = %v (note said %v), want %v", tc.fsync, d.slow(), got, tc.want)
+				t.Fatalf("after %v: slow = %v (note said %v), want %v", tc.fsyncs, d.slow(), got, tc.want)
 			}
 		})
 	}
@@ -44,7 +54,11 @@ func TestDiskSpeedProbe(t *testing.T) {
 	if !d.probeDue(now) {
 		t.Fatal("no probe due before any fsync measured the disk")
 	}
-	d.note(now, slowFsync)
+	d.note(now, slowFsync, false)
+	if !d.probeDue(now) {
+		t.Fatal("a polled fsync counted as a measure of the disk")
+	}
+	d.note(now, slowFsync, true)
 	for _, tc := range []struct {
 		after time.Duration
 		want  bool
