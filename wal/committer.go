@@ -110,7 +110,7 @@ func (l *Log) step(leader bool) (time.Duration, bool) {
 	}
 	var batch []byte
 	var first, count uint64
-	if !failed && !closing && l.gatherTarget != 0 {
+	if l.gatherTarget != 0 {
 		if d := l.gatherLeft(time.Now()); d > 0 {
 			l.mu.Unlock()
 			return d, false
@@ -444,7 +444,8 @@ func (l *Log) sync() bool {
 		l.fail(fmt.Errorf("wal: fsync %s: %w", c.seg.path, err))
 		return false
 	}
-	l.diskSlow.Store(c.disk.note(start.Add(took), took, blocking))
+	slowDisk := c.disk.note(start.Add(took), took, blocking)
+	l.diskSlow.Store(slowDisk)
 	c.seg.synced = c.seg.size
 	// The buffer is kept for the next second's frames if this one's
 	// filled at least half of it: growing a new one each second under
@@ -460,7 +461,7 @@ func (l *Log) sync() bool {
 	l.mu.Lock()
 	l.syncedLSN = c.syncedLSN
 	l.maxFsync = max(l.maxFsync, took)
-	l.setGather(c.lastSync, took, covered, c.disk.slow())
+	l.setGather(c.lastSync, took, covered, slowDisk)
 	close(l.changed)
 	l.changed = make(chan struct{})
 	l.mu.Unlock()

@@ -248,7 +248,7 @@ type Log struct {
 	// gatherUntil and gatherTarget hold back the next fsync on a slow
 	// disk (see gather.go): until gatherUntil, or until gatherTarget
 	// records are pending, whichever comes first. gatherTarget is 0 when
-	// the last fsync was fast.
+	// the disk is not judged slow (or under another policy than always).
 	gatherUntil  time.Time
 	gatherTarget uint64
 	// closeErr is what Close returns.
