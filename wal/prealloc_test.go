@@ -182,6 +182,10 @@ func TestPreallocateFailure(t *testing.T) {
 					}
 				}
 				if i == 20 {
+					// A preparation started while the disk failed could
+					// otherwise fail after the last rotation, leaving
+					// none to retry: let it end first.
+					waitPrepared(l)
 					failing.Store(false)
 				}
 				rec := payload(uint64(i+1), 500, false)
