@@ -359,6 +359,7 @@ func (s *Server) applyConfig(cfg Config) {
 	s.eng.SetActiveExpireHz(cfg.Hz)
 	s.applyMemoryConfig(cfg)
 	s.applyOutputLimits(&cfg)
+	s.applyBusyPoll(&cfg)
 }
 
 func cmdConfigResetStat(c *client, args [][]byte) {
@@ -486,6 +487,11 @@ func (s *Server) writeInfoSection(b *strings.Builder, sec string, c *client) {
 		infoLine(b, "cairn_version", CairnVersion)
 		// Threads running Go code now (server-threads; the tuner's choice).
 		infoLine(b, "cairn_server_threads", runtime.GOMAXPROCS(0))
+		if s.bp != nil {
+			// Spins before sleeping that found input, and that did not.
+			infoLine(b, "cairn_busy_poll_hits", s.bp.hits.Load())
+			infoLine(b, "cairn_busy_poll_misses", s.bp.misses.Load())
+		}
 	case "clients":
 		s.mu.Lock()
 		n := len(s.clients)

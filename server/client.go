@@ -26,8 +26,10 @@ type client struct {
 	s  *Server
 	id int64
 	nc net.Conn
-	// sock reads and writes nc (see sockIO).
+	// sock reads and writes nc (see sockIO); sio is it when it is a sockIO
+	// counted by the server's busy poller.
 	sock io.ReadWriter
+	sio  *sockIO
 	rd   *respReader
 	// out holds replies not yet written; flushed when the reader would
 	// block (end of a pipeline) or when it grows past maxPendingOutput.
@@ -103,6 +105,11 @@ func (s *Server) newClient(nc net.Conn) *client {
 	c.sock = io.ReadWriter(nc)
 	if sio := newSockIO(nc); sio != nil {
 		c.sock = sio
+		if s.bp != nil {
+			sio.bp, c.sio = s.bp, sio
+			s.bp.active.Add(1)
+			sio.raw.Control(s.bp.watch)
+		}
 	}
 	c.rd = newRESPReader(c.sock, cfg.ProtoMaxBulkLen)
 	c.rd.authed = c.authed
@@ -257,6 +264,9 @@ func (c *client) flush() error {
 }
 
 func (c *client) finish() {
+	if c.sio != nil {
+		c.sio.done()
+	}
 	c.discardTx()
 	c.resetPubsub()
 	if c.pq != nil {

@@ -48,6 +48,11 @@ type Config struct {
 	// default: as many as the load needs, from one up to the cores
 	// (tools/cairn-server's tuner).
 	ServerThreads int
+	// BusyPollMicros (busy-poll-us, Cairn's own) is how long, in µs, the
+	// last busy client goroutine polls the client sockets before the
+	// server's thread may sleep, on one thread (busypoll_linux.go); 0:
+	// never. Default 50.
+	BusyPollMicros int
 }
 
 // DefaultConfig returns the defaults, as redis-server has them (but for the
@@ -71,6 +76,7 @@ func DefaultConfig() *Config {
 		MemoryConfig:             defaultMemoryConfig(),
 		BusyReplyThreshold:       5000,
 		OutputBufferLimits:       DefaultOutputBufferLimits,
+		BusyPollMicros:           50,
 	}
 }
 
@@ -146,6 +152,9 @@ var directives = []directive{
 			}
 			return setInt(&c.ServerThreads, a[0], 1, 1024)
 		}},
+	{name: "busy-poll-us", help: "µs the server polls client sockets before it sleeps, on one thread (0: never)", mutable: true,
+		get: func(c *Config) string { return strconv.Itoa(c.BusyPollMicros) },
+		set: func(c *Config, a []string) error { return setInt(&c.BusyPollMicros, a[0], 0, 10000) }},
 	{name: "hz", help: "background task frequency", mutable: true,
 		get: func(c *Config) string { return strconv.Itoa(c.Hz) },
 		set: func(c *Config, a []string) error { return setInt(&c.Hz, a[0], 1, 500) }},

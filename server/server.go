@@ -79,6 +79,9 @@ type Server struct {
 	watch   watchRegistry
 	pubsub  pubsubRegistry
 	psLimit atomic.Pointer[BufferLimit]
+	// bp lets the last busy client goroutine poll before the server
+	// sleeps (busypoll_linux.go); nil where there is none.
+	bp *busyPoller
 }
 
 // serverStats are the counters of INFO stats.
@@ -121,7 +124,16 @@ func New(opts Options) *Server {
 	s.eng.SetOnCommit(s.onCommit)
 	s.blk.observe = s.eng.ObserveCommits
 	s.applyOutputLimits(cfg)
+	s.bp = newBusyPoller()
+	s.applyBusyPoll(cfg)
 	return s
+}
+
+// applyBusyPoll sets the busy poller's window from busy-poll-us.
+func (s *Server) applyBusyPoll(cfg *Config) {
+	if s.bp != nil {
+		s.bp.window.Store(int64(cfg.BusyPollMicros) * int64(time.Microsecond))
+	}
 }
 
 // Engine returns the engine the server serves.
@@ -240,6 +252,9 @@ func (s *Server) Close() error {
 	s.mu.Unlock()
 	s.lua.stopAll()
 	s.wg.Wait()
+	if s.bp != nil {
+		s.bp.close()
+	}
 	if s.ownsEng {
 		return s.eng.Close()
 	}

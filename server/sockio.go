@@ -28,6 +28,11 @@ type sockIO struct {
 	nc  net.Conn
 	raw syscall.RawConn
 
+	// bp is the server's busy poller (nil: none); waiting is true while
+	// the goroutine waits for the socket, not counted in bp.active.
+	bp      *busyPoller
+	waiting bool
+
 	// The current call's buffer and outcome, for the callbacks.
 	buf             []byte
 	n               int
@@ -73,8 +78,15 @@ func (s *sockIO) Read(b []byte) (int, error) {
 	return s.n, nil
 }
 
-// readAttempt reads once; false means "wait until readable, then call again".
+// readAttempt reads once; false means "wait until readable, then call
+// again". Before it returns false the busy poller may spin, and if it
+// found input on this socket, it reads once more.
 func (s *sockIO) readAttempt(fd uintptr) bool {
+	if s.waiting {
+		s.waiting = false
+		s.bp.active.Add(1)
+	}
+	spun := s.bp == nil
 	for {
 		n, _, e := syscall.RawSyscall(syscall.SYS_READ, fd, uintptr(unsafe.Pointer(&s.buf[0])), uintptr(len(s.buf)))
 		switch e {
@@ -84,11 +96,30 @@ func (s *sockIO) readAttempt(fd uintptr) bool {
 		case syscall.EINTR:
 			continue
 		case syscall.EAGAIN:
+			if !spun {
+				spun = true
+				if s.bp.spin() == int(fd) {
+					continue
+				}
+			}
+			if s.bp != nil {
+				s.waiting = true
+				s.bp.active.Add(-1)
+			}
 			return false
 		default:
 			s.err = e
 			return true
 		}
+	}
+}
+
+// done is called once the client's goroutine has ended, to stop counting
+// it.
+func (s *sockIO) done() {
+	if s.bp != nil && !s.waiting {
+		s.waiting = true
+		s.bp.active.Add(-1)
 	}
 }
 
