@@ -50,8 +50,8 @@ type busyPoller struct {
 	quietUntil    atomic.Int64
 	hitsSinceMiss atomic.Int64
 	// hits and misses count the spins that found input and those that did
-	// not (INFO server).
-	hits, misses atomic.Int64
+	// not (INFO server); spent is the time spun, in ns.
+	hits, misses, spent atomic.Int64
 }
 
 // A spin that finds nothing after fewer than busyPollMinHits that found
@@ -97,18 +97,21 @@ func (p *busyPoller) spin() int {
 		return -1
 	}
 	var ev [1]syscall.EpollEvent
+	begin := now
 	end := now + window
 	for {
 		n, _, e := syscall.RawSyscall6(syscall.SYS_EPOLL_PWAIT, uintptr(p.epfd), uintptr(unsafe.Pointer(&ev[0])), 1, 0, 0, 0)
 		if e == 0 && n > 0 {
 			p.hits.Add(1)
 			p.hitsSinceMiss.Add(1)
+			p.spent.Add(int64(time.Since(p.start)) - begin)
 			return int(ev[0].Fd)
 		}
 		if e != 0 && e != syscall.EINTR {
 			return -1
 		}
 		if now = int64(time.Since(p.start)); now >= end {
+			p.spent.Add(now - begin)
 			p.misses.Add(1)
 			if p.hitsSinceMiss.Swap(0) < busyPollMinHits {
 				p.quietUntil.Store(now + int64(busyPollQuiet))

@@ -6,9 +6,9 @@ import "sync/atomic"
 
 // busyPoller is Linux's (busypoll_linux.go); elsewhere it never spins.
 type busyPoller struct {
-	active       atomic.Int32
-	window       atomic.Int64
-	hits, misses atomic.Int64
+	active              atomic.Int32
+	window              atomic.Int64
+	hits, misses, spent atomic.Int64
 }
 
 func newBusyPoller() *busyPoller    { return nil }

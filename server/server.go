@@ -136,6 +136,16 @@ func (s *Server) applyBusyPoll(cfg *Config) {
 	}
 }
 
+// BusyPollTime is the time the server has spent polling client sockets
+// before sleeping (busy-poll-us): CPU time that served no one, which a
+// measure of how busy the server is should leave out.
+func (s *Server) BusyPollTime() time.Duration {
+	if s.bp == nil {
+		return 0
+	}
+	return time.Duration(s.bp.spent.Load())
+}
+
 // Engine returns the engine the server serves.
 func (s *Server) Engine() *engine.Engine { return s.eng }
 

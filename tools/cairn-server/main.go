@@ -160,7 +160,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 			floor := backgroundFloor(func() bool { return eng.SaveStatus().InProgress },
 				func() bool { return eng.SyncPolicy() == wal.SyncAlways },
 				func() (int64, int64) { st := eng.LogStats(); return st.Records, st.Fsyncs })
-			go tuneProcs(stopTuner, runtime.GOMAXPROCS(0), srv.CommandsProcessed, floor, logger)
+			go tuneProcs(stopTuner, runtime.GOMAXPROCS(0), srv.CommandsProcessed, srv.BusyPollTime, floor, logger)
 		}
 	}()
 

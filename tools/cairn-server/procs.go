@@ -325,20 +325,24 @@ func (t *procTuner) newBaseline() {
 }
 
 // tuneProcs runs the tuner until stop is closed. commands returns the
-// commands processed so far; floor the fewest Ps wanted now.
-func tuneProcs(stop <-chan struct{}, maxProcs int, commands func() int64, floor func() int, log *slog.Logger) {
+// commands processed so far; polled the CPU time spent busy-polling so
+// far, which is not counted as busy (a P that polls between requests is
+// not saturated: counted, it made the tuner probe a second P, which stops
+// the polling, under every load the polling served); floor the fewest Ps
+// wanted now.
+func tuneProcs(stop <-chan struct{}, maxProcs int, commands func() int64, polled func() time.Duration, floor func() int, log *slog.Logger) {
 	t := newProcTuner(maxProcs)
 	runtime.GOMAXPROCS(t.cur)
 	tick := time.NewTicker(tunerWindow)
 	defer tick.Stop()
-	lastCPU, lastCmds, last := cpuTime(), commands(), time.Now()
+	lastCPU, lastCmds, last := cpuTime()-polled(), commands(), time.Now()
 	for {
 		select {
 		case <-stop:
 			runtime.GOMAXPROCS(maxProcs)
 			return
 		case now := <-tick.C:
-			cpu, cmds := cpuTime(), commands()
+			cpu, cmds := cpuTime()-polled(), commands()
 			dt := now.Sub(last).Seconds()
 			if dt <= 0 || cmds < lastCmds {
 				// CONFIG RESETSTAT zeroed the counter: no rate this window.
