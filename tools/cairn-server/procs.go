@@ -326,10 +326,10 @@ func (t *procTuner) newBaseline() {
 
 // tuneProcs runs the tuner until stop is closed. commands returns the
 // commands processed so far; polled the CPU time spent busy-polling so
-// far, which is not counted as busy (a P that polls between requests is
-// not saturated: counted, it made the tuner probe a second P, which stops
-// the polling, under every load the polling served); floor the fewest Ps
-// wanted now.
+// far, which is not counted as busy (a P that polls between requests uses
+// its core whether or not it has work: counted, every load the polling
+// serves would look saturated, and a probe of a second P stops the
+// polling); floor the fewest Ps wanted now.
 func tuneProcs(stop <-chan struct{}, maxProcs int, commands func() int64, polled func() time.Duration, floor func() int, log *slog.Logger) {
 	t := newProcTuner(maxProcs)
 	runtime.GOMAXPROCS(t.cur)
