@@ -73,18 +73,22 @@ type procTuner struct {
 	max int // at most this many Ps
 	cur int // Ps now
 
-	// probing: cur was just raised; the rate before is baseRate, and
-	// settle windows are skipped before the new rate is judged.
+	// probing: cur was just raised (or lowered, if down); the rate before
+	// is baseRate, and settle windows are skipped before the new rate is
+	// judged.
 	probing  bool
+	down     bool
 	baseRate float64
 	settle   int
 	// judged windows of the probe so far, and the sum of their rates.
 	judged    int
 	judgedSum float64
 	// avgRate is the recent rate when not probing (see step), over
-	// baseWindows windows since the number of Ps last changed.
+	// baseWindows windows since the number of Ps last changed; lastBase
+	// is the rate of the window counted before the latest (0: none).
 	avgRate     float64
 	baseWindows int
+	lastBase    float64
 	// prevRate is the rate of the last window not probed.
 	prevRate float64
 	// holdUntil keeps a probe that paid from being undone at once.
@@ -92,6 +96,10 @@ type procTuner struct {
 	// paidRate is the command rate at which the last probe paid: below
 	// loadDrop of it the load has changed, and one fewer P may do again.
 	paidRate float64
+	// recheckAt is when a P that paid is next rechecked, by a probe of one
+	// P fewer; recheckBackoff is the wait after that, should it keep the P.
+	recheckAt      time.Time
+	recheckBackoff time.Duration
 	// failed are the loads whose last probe did not pay, by their rate
 	// (see failedLoad).
 	failed [failedLoads]failedLoad
@@ -152,10 +160,14 @@ const (
 	// this fraction of the rate at which it paid. Busy time alone would
 	// undo it: a few latency-bound clients keep two Ps no busier than
 	// four fifths of one, and the tuner went back and forth every 2 s.
-	loadDrop   = 0.7
-	minBackoff = 4 * time.Second
-	maxBackoff = 30 * time.Second
-	holdFor    = 2 * time.Second
+	loadDrop = 0.7
+	// recheckBusy: a P that paid is rechecked only while the Ps are busy
+	// at most this many times the cores one P fewer would give: a load
+	// that needs them all is not made to prove it.
+	recheckBusy = 1.25
+	minBackoff  = 4 * time.Second
+	maxBackoff  = 30 * time.Second
+	holdFor     = 2 * time.Second
 )
 
 // newProcTuner returns a tuner at one P that has measured nothing yet: its
@@ -243,12 +255,13 @@ func (t *procTuner) step(now time.Time, busy, rate float64, floor int) int {
 			// their first 18k window, and kept it at 40-48k writes/s,
 			// where one P does 57-68k.)
 		case t.avgRate == 0:
-			t.avgRate = rate
+			t.avgRate, t.lastBase = rate, 0
 			t.baseWindows++
 		case !steady(t.avgRate, rate):
 			// The load changed: the baseline starts again.
 			t.avgRate, t.baseWindows = 0, 1
 		default:
+			t.lastBase = t.prevRate
 			t.avgRate = (t.avgRate + rate) / 2
 			t.baseWindows++
 		}
@@ -259,29 +272,21 @@ func (t *procTuner) step(now time.Time, busy, rate float64, floor int) int {
 		t.settle--
 	case t.probing && t.judged < judgeWindows-1 && rate < t.baseRate*probeLoss:
 		// Far below the baseline: no need to judge further.
-		t.probing = false
-		t.cur--
-		t.probeFailed(now, t.baseRate)
-		t.newBaseline()
+		t.endProbe(now, false, rate)
 	case t.probing && t.judged < judgeWindows-1:
 		t.judged++
 		t.judgedSum += rate
 	case t.probing:
-		t.probing = false
-		if mean := (t.judgedSum + rate) / judgeWindows; mean >= t.baseRate*gain {
-			t.floored = false // the Ps are the tuner's own now
-			t.probePaid(t.baseRate)
-			t.holdUntil = now.Add(holdFor)
-			t.paidRate = mean
+		mean := (t.judgedSum + rate) / judgeWindows
+		if t.down {
+			// One P fewer pays if it loses less than a P must gain.
+			t.endProbe(now, mean*gain >= t.baseRate, mean)
 		} else {
-			t.cur--
-			t.probeFailed(now, t.baseRate)
+			t.endProbe(now, mean >= t.baseRate*gain, mean)
 		}
-		t.newBaseline()
 	case t.cur < t.max && busy >= saturated*float64(t.cur) && t.mayProbe(now, t.avgRate) &&
 		t.baseWindows >= minBaseWindows:
-		t.probing, t.baseRate, t.settle, t.judged, t.judgedSum = true, t.avgRate, 1, 0, 0
-		t.cur++
+		t.startProbe(false)
 	case t.cur > max(1, floor) && busy <= spare*float64(t.cur-1) && !now.Before(t.holdUntil) &&
 		(t.paidRate == 0 || rate < t.paidRate*loadDrop):
 		t.cur--
@@ -307,8 +312,60 @@ func (t *procTuner) step(now time.Time, busy, rate float64, floor int) int {
 		t.cur--
 		t.paidRate = 0
 		t.newBaseline()
+	case t.paidRate > 0 && t.cur > max(1, floor) && !now.Before(t.recheckAt) &&
+		t.baseWindows >= minBaseWindows && busy <= recheckBusy*float64(t.cur-1):
+		// A P that paid may have paid for a load that changed under the
+		// probe (see startProbe), and nothing above gives it back while
+		// the load keeps the Ps busier than spare: 50 clients at pipeline
+		// 1, after such a probe, kept two Ps through test after test at
+		// 82-93k commands/s, where one P did 93-100k.
+		t.startProbe(true)
 	}
 	return t.cur
+}
+
+// startProbe moves to one P more (or fewer, if down) and starts judging
+// it against the baseline, taken as the higher of its average and the
+// window counted before the latest: a probe may start in the window that
+// ends a load, slower than the load, and a baseline that counts it at
+// half weight makes a second P look paid for the next load.
+func (t *procTuner) startProbe(down bool) {
+	t.probing, t.down, t.settle, t.judged, t.judgedSum = true, down, 1, 0, 0
+	t.baseRate = max(t.avgRate, t.lastBase)
+	if down {
+		t.cur--
+	} else {
+		t.cur++
+	}
+}
+
+// endProbe ends a probe, judged at a rate of mean: it keeps the Ps probed
+// if paid, else goes back.
+func (t *procTuner) endProbe(now time.Time, paid bool, mean float64) {
+	t.probing = false
+	switch {
+	case t.down && paid:
+		// The P did not pay, or no longer does: the load is not probed
+		// again within its backoff.
+		t.paidRate = 0
+		t.probeFailed(now, t.baseRate)
+	case t.down:
+		t.cur++
+		t.recheckBackoff = min(2*t.recheckBackoff, maxBackoff)
+		t.recheckAt = now.Add(t.recheckBackoff)
+	case paid:
+		t.floored = false // the Ps are the tuner's own now
+		t.probePaid(t.baseRate)
+		t.holdUntil = now.Add(holdFor)
+		t.paidRate = mean
+		t.recheckBackoff = minBackoff
+		t.recheckAt = now.Add(minBackoff)
+	default:
+		t.cur--
+		t.probeFailed(now, t.baseRate)
+	}
+	t.down = false
+	t.newBaseline()
 }
 
 // newBaseline forgets the rate measured with another number of Ps, or
@@ -321,7 +378,7 @@ func (t *procTuner) step(now time.Time, busy, rate float64, floor int) int {
 // 42-47k commands/s and the load then at 69-71k on one P; a probe judged
 // against those windows kept a second P that cost a fifth.)
 func (t *procTuner) newBaseline() {
-	t.avgRate, t.baseWindows = 0, 0
+	t.avgRate, t.baseWindows, t.lastBase = 0, 0, 0
 }
 
 // tuneProcs runs the tuner until stop is closed. commands returns the

@@ -83,6 +83,17 @@ func TestProcTuner(t *testing.T) {
 			{0.95, 45e3, 2},   // judged...
 			{0.92, 38e3, 1},   // ...under 0.8 of 50k: not kept (against the ramp's 34k, it would have been)
 		}},
+		{"a probe that begins in the slow window ending a load is judged against the load", 2, []window{
+			{0.01, 10, 1},
+			{0.55, 80e3, 1}, // the first window
+			{0.55, 80e3, 1}, // a baseline, not busy enough for a probe
+			{0.55, 80e3, 1},
+			{0.65, 60e3, 2}, // the load ends: a probe, against 80k (the average is 70k)
+			{0.9, 82e3, 2},  // the next load, settling
+			{0.9, 82e3, 2},  // judged...
+			{0.9, 82e3, 2},
+			{0.9, 82e3, 1}, // ...not kept: 1.03 of 80k (it would have been, at 1.17 of 70k)
+		}},
 		{"up to four, one at a time", 4, []window{
 			{0.95, 100e3, 2}, {1.5, 150e3, 2}, {1.9, 200e3, 2}, {1.9, 200e3, 2}, {1.9, 200e3, 2}, // probe, settle, judge: kept
 			{1.9, 200e3, 2},                                                                     // the first window on two: not a baseline
@@ -222,24 +233,71 @@ func playWindows(t *testing.T, name string, step func(busy, rate float64, floor 
 }
 
 // TestProcTunerKeepsWhatPaid: a P that paid is not given back while the
-// load that it paid for lasts, however little busier the Ps are than one;
-// it is once the rate falls well below.
+// load that it paid for lasts, however little busier the Ps are than one:
+// rechecks of one P fewer find that it still pays, and come at longer and
+// longer intervals. It is given back once the rate falls well below.
 func TestProcTunerKeepsWhatPaid(t *testing.T) {
 	r := newTunerRun(2)
-	step := r.window
-	step(0.8, 90e3) // probe
-	step(0.8, 95e3) // settling
-	step(0.78, 100e3)
-	step(0.78, 100e3)
-	step(0.78, 100e3) // judged over three windows: kept
-	r.now = r.now.Add(holdFor)
-	for i := range 50 {
-		if got := step(0.78, 100e3); got != 2 {
-			t.Fatalf("window %d after the hold, same load: %d Ps", i, got)
+	load := r.model(0.78, 80e3, 100e3) // one P: 80k; two: 100k
+	load()                             // probe
+	load()                             // settling
+	load()
+	load()
+	if got := load(); got != 2 { // judged over three windows: kept
+		t.Fatalf("probe that paid: %d Ps", got)
+	}
+	var onOne, rechecks int
+	for range 600 { // a minute
+		before := r.cur
+		if got := load(); got == 1 {
+			onOne++
+			if before == 2 {
+				rechecks++
+			}
 		}
 	}
-	if got := step(0.4, 60e3); got != 1 {
+	if rechecks < 2 || rechecks > 5 {
+		t.Fatalf("%d rechecks in a minute, want 2-5 (at 4, 8, 16 and 30 s intervals)", rechecks)
+	}
+	if onOne > 4*rechecks {
+		t.Fatalf("%d windows on one P in %d rechecks", onOne, rechecks)
+	}
+	if r.cur != 2 {
+		t.Fatalf("the same load ended on %d Ps", r.cur)
+	}
+	if got := r.window(0.4, 60e3); got != 1 {
 		t.Fatalf("the load fell to 60 %%: %d Ps, want 1", got)
+	}
+}
+
+// TestProcTunerRecheck: a probe that looked paid because the load changed
+// under it (it began in the slow window that ended one load, and the next
+// load ran faster on two Ps than that window on one) is undone by the
+// recheck, and the load is not probed again within its backoff.
+func TestProcTunerRecheck(t *testing.T) {
+	r := newTunerRun(2)
+	playWindows(t, "one load ends, the next begins", func(busy, rate float64, _ int) int { return r.window(busy, rate) }, []tunerWindowCase{
+		{busy: 0.01, rate: 10, want: 1},
+		{busy: 0.55, rate: 80e3, want: 1}, // the first load's first window
+		{busy: 0.55, rate: 80e3, want: 1}, // a baseline; not busy enough for a probe
+		{busy: 0.55, rate: 80e3, want: 1},
+		{busy: 0.65, rate: 60e3, want: 2}, // its end: a probe
+		{busy: 0.9, rate: 87e3, want: 2},  // the next load, settling
+		{busy: 0.9, rate: 87e3, want: 2},  // judged...
+		{busy: 0.9, rate: 87e3, want: 2},
+		{busy: 0.9, rate: 87e3, want: 2}, // ...kept: 87k is 1.09 of the baseline's 80k
+	})
+	load := r.model(0.9, 97e3, 87e3) // one P serves the new load best
+	for i := 0; r.cur != 1 || r.probing; i++ {
+		if time.Duration(i)*tunerWindow > minBackoff+judgeWindows*tunerWindow {
+			t.Fatal("no recheck undid the P")
+		}
+		load()
+	}
+	for range int(minBackoff/tunerWindow) - 1 {
+		if got := load(); got != 1 {
+			t.Fatal("the load probed again within its backoff")
+		}
 	}
 }
 
@@ -445,6 +503,18 @@ func newTunerRun(maxProcs int) *tunerRun {
 func (r *tunerRun) restart(maxProcs int) {
 	r.procTuner = newProcTuner(maxProcs)
 	r.baseWindows = minBaseWindows
+}
+
+// model returns a step function for a load that runs at rate1 on one P
+// and rate2 on two, keeping the Ps busy; each call is one window, run on
+// the Ps chosen after the last, and returns the Ps chosen after it.
+func (r *tunerRun) model(busy, rate1, rate2 float64) func() int {
+	return func() int {
+		if r.cur == 1 {
+			return r.window(busy, rate1)
+		}
+		return r.window(busy, rate2)
+	}
 }
 
 // window is one window with a floor of one P; it returns the Ps chosen.
