@@ -40,7 +40,16 @@ type listChunk struct {
 // listValue is a list: chunks head to tail, none empty.
 type listValue struct {
 	chunks []*listChunk
-	n      int // elements in all chunks
+	// front is the number of free slots before chunks[0] in the array
+	// chunks lies in, where prependChunk puts a new first chunk. Without
+	// them, every chunk LPUSH started moved all the others up one slot:
+	// O(chunks), and while a collection runs, each pointer moved goes
+	// through the write barrier. Every assignment of chunks keeps it:
+	// taking the first chunk off adds one, an append that moved the
+	// slice to a new array resets it to 0. (The field fits in the
+	// struct's size class: a small list costs no more.)
+	front int
+	n     int // elements in all chunks
 	// bufBytes is what the chunks' buffers take of the heap (bufCost of
 	// each), kept as buffers come, grow and go, for memUsage.
 	bufBytes int
@@ -59,7 +68,7 @@ func (l *listValue) resized(old, now int) {
 
 // memUsage is the bytes the list holds (for maxmemory's accounting).
 func (l *listValue) memUsage() int {
-	return int(allocSize(int64(unsafe.Sizeof(*l)))) + int(allocSize(int64(cap(l.chunks))*8)) +
+	return int(allocSize(int64(unsafe.Sizeof(*l)))) + int(allocSize(int64(l.front+cap(l.chunks))*8)) +
 		len(l.chunks)*int(allocSize(int64(unsafe.Sizeof(listChunk{})))) + l.bufBytes
 }
 
@@ -294,7 +303,7 @@ func (l *listValue) pushBack(v []byte) {
 	old := 0
 	if ch == nil {
 		ch = newChunkFor(packedSize(len(v)), false, len(l.chunks) > 0)
-		l.chunks = append(l.chunks, ch)
+		l.appendChunk(ch)
 	} else {
 		old = len(ch.buf)
 	}
@@ -314,15 +323,56 @@ func (l *listValue) pushFront(v []byte) {
 	old := 0
 	if ch == nil {
 		ch = newChunkFor(packedSize(len(v)), true, len(l.chunks) > 0)
-		l.chunks = append(l.chunks, nil)
-		copy(l.chunks[1:], l.chunks)
-		l.chunks[0] = ch
+		l.prependChunk(ch)
 	} else {
 		old = len(ch.buf)
 	}
 	ch.pushFront(v)
 	l.resized(old, len(ch.buf))
 	l.n++
+}
+
+// prependChunk puts ch before the first chunk: into the room before it
+// when there is some, else into a new array with as much room before the
+// chunks as they take (amortised O(1), as appending is).
+func (l *listValue) prependChunk(ch *listChunk) {
+	k := len(l.chunks)
+	if l.front > 0 && cap(l.chunks) > 0 {
+		// The slot before chunks[0] is in the same array.
+		p := unsafe.Add(unsafe.Pointer(unsafe.SliceData(l.chunks)), -int(unsafe.Sizeof(ch)))
+		s := unsafe.Slice((**listChunk)(p), cap(l.chunks)+1)
+		s[0] = ch
+		l.chunks = s[:k+1]
+		l.front--
+		return
+	}
+	room := k + 4
+	s := make([]*listChunk, room+k+1+k/4+4)
+	s[room] = ch
+	copy(s[room+1:], l.chunks)
+	l.chunks = s[room : room+k+1]
+	l.front = room
+}
+
+// appendChunk puts ch after the last chunk.
+func (l *listValue) appendChunk(ch *listChunk) {
+	old := unsafe.SliceData(l.chunks)
+	l.chunks = append(l.chunks, ch)
+	if unsafe.SliceData(l.chunks) != old {
+		l.front = 0 // a new array, with no room before
+	}
+}
+
+// dropFirstChunk removes the first chunk, keeping its slot as room.
+func (l *listValue) dropFirstChunk() {
+	l.chunks[0] = nil
+	l.chunks = l.chunks[1:]
+	l.front++
+	if cap(l.chunks) == 0 {
+		// A slice of no capacity keeps the array's start as its
+		// address, not the end: forget the array.
+		l.chunks, l.front = nil, 0
+	}
 }
 
 // popFront removes and returns the head; the bytes alias the list's memory
@@ -332,8 +382,7 @@ func (l *listValue) popFront() []byte {
 	v := ch.popFront()
 	if ch.n == 0 {
 		l.bufBytes -= bufCost(len(ch.buf))
-		l.chunks[0] = nil
-		l.chunks = l.chunks[1:]
+		l.dropFirstChunk()
 	}
 	l.n--
 	return v
@@ -361,8 +410,7 @@ func (l *listValue) dropFront(k int) {
 			k -= ch.n
 			l.n -= ch.n
 			l.bufBytes -= bufCost(len(ch.buf))
-			l.chunks[0] = nil
-			l.chunks = l.chunks[1:]
+			l.dropFirstChunk()
 			continue
 		}
 		for ; k > 0; k-- {
@@ -467,7 +515,7 @@ func (l *listValue) split(ci int) {
 	l.bufBytes += bufCost(len(right.buf))
 	ch.hi = p
 	ch.n = half
-	l.chunks = append(l.chunks, nil)
+	l.appendChunk(nil)
 	copy(l.chunks[ci+2:], l.chunks[ci+1:])
 	l.chunks[ci+1] = right
 }

@@ -283,3 +283,82 @@ func listBufBytes(l *listValue) int {
 	}
 	return n
 }
+
+// BenchmarkListPushFrontLong: LPUSH onto a list of four million elements
+// (about 32,000 chunks), where every new chunk goes in front of the others.
+func BenchmarkListPushFrontLong(b *testing.B) {
+	l := &listValue{}
+	v := bytes.Repeat([]byte{'x'}, 64)
+	for i := 0; i < 4_000_000; i++ {
+		l.pushFront(v)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		l.pushFront(v)
+	}
+}
+
+// TestListFrontRoom: a chunk LPUSH starts goes into room before the
+// others, which stay where they are (they were all moved up a slot each
+// time, O(chunks)); the room is made anew, proportionally, only when used
+// up; and popping the front down to a slice of no capacity, then pushing,
+// keeps the list whole.
+func TestListFrontRoom(t *testing.T) {
+	l := &listValue{}
+	v := bytes.Repeat([]byte{'x'}, 64)
+	moves, starts := 0, 0
+	for i := 0; i < 20_000; i++ {
+		k := len(l.chunks)
+		var first *listChunk
+		var at **listChunk
+		if k > 0 {
+			first, at = l.chunks[0], &l.chunks[0]
+		}
+		l.pushFront(v)
+		if len(l.chunks) == k || k == 0 {
+			continue
+		}
+		starts++
+		if l.chunks[1] != first {
+			t.Fatalf("push %d: the old first chunk is not second", i)
+		}
+		if &l.chunks[1] != at {
+			moves++
+		}
+	}
+	if starts < 100 || moves > 12 {
+		t.Fatalf("%d chunks started, the others moved %d times; want at least 100, at most 12", starts, moves)
+	}
+	for i := 0; i < l.n; i++ {
+		if got := l.index(i); !bytes.Equal(got, v) {
+			t.Fatalf("element %d: %q", i, got)
+		}
+	}
+
+	// One chunk per element (each is as big as a chunk), the array full.
+	big := func(c byte) []byte { return bytes.Repeat([]byte{c}, listChunkBytes) }
+	l = &listValue{}
+	l.pushBack(big('a'))
+	l.pushBack(big('b'))
+	for l.n > 0 {
+		l.popFront()
+	}
+	// Room counted before a slice of no capacity would be written before
+	// the array's start (go test -race reports it as checkptr; without it
+	// nothing may show).
+	if l.front > 0 && cap(l.chunks) == 0 {
+		t.Fatalf("%d slots of room counted before a slice of no capacity", l.front)
+	}
+	l.pushFront(big('c'))
+	l.pushFront(big('d'))
+	l.pushBack(big('e'))
+	want := []byte{'d', 'c', 'e'}
+	if l.n != len(want) {
+		t.Fatalf("%d elements, want %d", l.n, len(want))
+	}
+	for i, c := range want {
+		if got := l.index(i); !bytes.Equal(got, big(c)) {
+			t.Fatalf("element %d starts %q, want %q", i, got[:1], c)
+		}
+	}
+}
