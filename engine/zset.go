@@ -49,7 +49,7 @@ type zbig struct {
 // zsetElemBytes is what a big set's element costs beside its member
 // string: its map slot and its B-tree item, at the map's and the tree's
 // usual fill (TestZSetMemoryCharge).
-const zsetElemBytes = 88
+const zsetElemBytes = 96
 
 func (z *zsetValue) kind() Kind { return KindZSet }
 func (z *zsetValue) big() bool  { return z.bf != nil }
