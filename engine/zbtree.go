@@ -51,7 +51,7 @@ func (n *zbNode) count() int {
 	return len(n.kids)
 }
 
-// insertItem inserts it at i into items, which has room for it.
+// insertItem inserts it at i into items (growing it only if it is full).
 func insertItem(items []zitem, i int, it zitem) []zitem {
 	items = append(items, zitem{})
 	copy(items[i+1:], items[i:])
@@ -131,9 +131,7 @@ func (n *zbNode) insert(it zitem) (zitem, *zbNode) {
 	n.kids = append(n.kids, nil)
 	copy(n.kids[i+2:], n.kids[i+1:])
 	n.kids[i+1] = r
-	n.keys = append(n.keys, zitem{})
-	copy(n.keys[i+1:], n.keys[i:])
-	n.keys[i] = sep
+	n.keys = insertItem(n.keys, i, sep)
 	if len(n.kids) <= zbMax {
 		return zitem{}, nil
 	}
