@@ -2,7 +2,11 @@ package main
 
 import (
 	"log/slog"
+	"math"
+	"os"
 	"runtime"
+	"strconv"
+	"strings"
 	"syscall"
 	"time"
 )
@@ -91,6 +95,8 @@ type procTuner struct {
 	lastBase    float64
 	// prevRate is the rate of the last window not probed.
 	prevRate float64
+	// idleAvg is the machine's idle cores, averaged as avgRate is.
+	idleAvg float64
 	// holdUntil keeps a probe that paid from being undone at once.
 	holdUntil time.Time
 	// paidRate is the command rate at which the last probe paid: below
@@ -165,9 +171,21 @@ const (
 	// at most this many times the cores one P fewer would give: a load
 	// that needs them all is not made to prove it.
 	recheckBusy = 1.25
-	minBackoff  = 4 * time.Second
-	maxBackoff  = 30 * time.Second
-	holdFor     = 2 * time.Second
+	// probeIdle: a P more is probed only while the machine has this many
+	// cores idle, on average over the baseline's windows. With none idle
+	// a second P's thread has no core to run on but the clients': on two
+	// cores, redis-benchmark's 50 clients left 0.05 of a core idle with
+	// the server on one P, at pipeline 1 and at 16, and a second P did not
+	// pay at either (pipeline 1: ZADD 93k on one P, 75k in a probe;
+	// pipeline 16: LPUSH 1.07-1.20M on one, 1.14-1.17M on two). In the
+	// throughput benchmark (2 rounds, pipelines 1 and 16) the tuner probed
+	// 16 times inside the 24 measured runs and spent 9.9 s of their 50.9
+	// on two Ps; with this rule, 11 times and 6.1 s. zipfbench's 8
+	// clients, which a second P may serve faster, left 0.32 idle.
+	probeIdle  = 0.25
+	minBackoff = 4 * time.Second
+	maxBackoff = 30 * time.Second
+	holdFor    = 2 * time.Second
 )
 
 // newProcTuner returns a tuner at one P that has measured nothing yet: its
@@ -219,10 +237,11 @@ func (t *procTuner) probePaid(rate float64) {
 }
 
 // step takes one window: busy is the CPU the process used in cores (CPU
-// seconds per second), rate the commands per second, floor the fewest Ps
-// the server's background work wants now. It returns the number of Ps for
-// the next window.
-func (t *procTuner) step(now time.Time, busy, rate float64, floor int) int {
+// seconds per second), rate the commands per second, idleCores the cores the
+// whole machine left idle (+Inf: not known), floor the fewest Ps the
+// server's background work wants now. It returns the number of Ps for the
+// next window.
+func (t *procTuner) step(now time.Time, busy, rate, idleCores float64, floor int) int {
 	if floor = min(floor, t.max); t.cur < floor {
 		// Not a probe: the floor is no guess. Judge no probe across it.
 		t.cur, t.probing, t.floored = floor, false, true
@@ -255,7 +274,7 @@ func (t *procTuner) step(now time.Time, busy, rate float64, floor int) int {
 			// their first 18k window, and kept it at 40-48k writes/s,
 			// where one P does 57-68k.)
 		case t.avgRate == 0:
-			t.avgRate, t.lastBase = rate, 0
+			t.avgRate, t.lastBase, t.idleAvg = rate, 0, idleCores
 			t.baseWindows++
 		case !steady(t.avgRate, rate):
 			// The load changed: the baseline starts again.
@@ -263,6 +282,7 @@ func (t *procTuner) step(now time.Time, busy, rate float64, floor int) int {
 		default:
 			t.lastBase = t.prevRate
 			t.avgRate = (t.avgRate + rate) / 2
+			t.idleAvg = (t.idleAvg + idleCores) / 2
 			t.baseWindows++
 		}
 		t.prevRate = rate
@@ -285,7 +305,7 @@ func (t *procTuner) step(now time.Time, busy, rate float64, floor int) int {
 			t.endProbe(now, mean >= t.baseRate*gain, mean)
 		}
 	case t.cur < t.max && busy >= saturated*float64(t.cur) && t.mayProbe(now, t.avgRate) &&
-		t.baseWindows >= minBaseWindows:
+		t.baseWindows >= minBaseWindows && t.idleAvg >= probeIdle:
 		t.startProbe(false)
 	case t.cur > max(1, floor) && busy <= spare*float64(t.cur-1) && !now.Before(t.holdUntil) &&
 		(t.paidRate == 0 || rate < t.paidRate*loadDrop):
@@ -393,6 +413,7 @@ func tuneProcs(stop <-chan struct{}, maxProcs int, commands func() int64, polled
 	tick := time.NewTicker(tunerWindow)
 	defer tick.Stop()
 	lastCPU, lastCmds, last := cpuTime()-polled(), commands(), time.Now()
+	lastIdle, idleKnown := machineIdle()
 	for {
 		select {
 		case <-stop:
@@ -407,7 +428,13 @@ func tuneProcs(stop <-chan struct{}, maxProcs int, commands func() int64, polled
 				continue
 			}
 			busy, rate := (cpu-lastCPU).Seconds()/dt, float64(cmds-lastCmds)/dt
-			p := t.step(now, busy, rate, floor())
+			idleCores := math.Inf(1)
+			idleNow, ok := machineIdle()
+			if ok && idleKnown {
+				idleCores = (idleNow - lastIdle).Seconds() / dt
+			}
+			lastIdle, idleKnown = idleNow, ok
+			p := t.step(now, busy, rate, idleCores, floor())
 			if old := runtime.GOMAXPROCS(0); p != old {
 				runtime.GOMAXPROCS(p)
 				log.Debug("server threads", "from", old, "to", p, "busy", busy, "rate", int64(rate))
@@ -415,6 +442,31 @@ func tuneProcs(stop <-chan struct{}, maxProcs int, commands func() int64, polled
 			lastCPU, lastCmds, last = cpu, cmds, now
 		}
 	}
+}
+
+// machineIdle is the time the machine's cores have been idle (or waiting
+// for I/O) since boot, from /proc/stat; false where there is none.
+func machineIdle() (time.Duration, bool) {
+	b, err := os.ReadFile("/proc/stat")
+	if err != nil {
+		return 0, false
+	}
+	// The first line: "cpu  user nice system idle iowait irq ...", in
+	// USER_HZ ticks, which Linux fixes at 100 a second for this file.
+	line, _, _ := strings.Cut(string(b), "\n")
+	f := strings.Fields(line)
+	if len(f) < 6 || f[0] != "cpu" {
+		return 0, false
+	}
+	var ticks int64
+	for _, s := range f[4:6] {
+		n, err := strconv.ParseInt(s, 10, 64)
+		if err != nil {
+			return 0, false
+		}
+		ticks += n
+	}
+	return time.Duration(ticks) * (time.Second / 100), true
 }
 
 // cpuTime is the CPU time, user and system, the process has used.

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"math"
 	"testing"
 	"time"
 )
@@ -9,7 +10,7 @@ import (
 // nor a ramp for a baseline (the load of a server that started just
 // before it).
 func TestProcTunerFirstWindows(t *testing.T) {
-	r := &tunerRun{procTuner: newProcTuner(2), now: time.Unix(0, 0)}
+	r := &tunerRun{procTuner: newProcTuner(2), now: time.Unix(0, 0), idle: math.Inf(1)}
 	playWindows(t, "a load from the start", func(busy, rate float64, _ int) int { return r.window(busy, rate) }, []tunerWindowCase{
 		{busy: 0.64, rate: 21e3, want: 1}, // the first window: not counted
 		{busy: 0.95, rate: 43e3, want: 1}, // twice the first: the ramp
@@ -169,7 +170,7 @@ func TestProcTunerFloor(t *testing.T) {
 	if got := step(0.3, 1e3, 1); got != 1 {
 		t.Fatalf("floor gone, light load: %d Ps", got)
 	}
-	if got := newProcTuner(1).step(r.now, 0, 0, 2); got != 1 {
+	if got := newProcTuner(1).step(r.now, 0, 0, math.Inf(1), 2); got != 1 {
 		t.Fatalf("floor above the cores: %d Ps", got)
 	}
 
@@ -447,6 +448,33 @@ func TestProcTunerProbeLoss(t *testing.T) {
 	})
 }
 
+// TestProcTunerNoIdleCore: a busy P gets no probe of a second while the
+// machine has no core idle to run it (the clients take the other), on
+// average over the baseline's windows; it gets one once a core is idle.
+func TestProcTunerNoIdleCore(t *testing.T) {
+	r := &tunerRun{procTuner: newProcTuner(2), now: time.Unix(0, 0)}
+	step := func(idle, busy, rate float64) int {
+		r.idle = idle
+		return r.window(busy, rate)
+	}
+	cases := []struct {
+		idle, busy, rate float64
+		want             int
+	}{
+		{0.05, 0.9, 92e3, 1}, // the first window: not counted
+		{0.05, 0.9, 92e3, 1}, // baseline, no core idle
+		{0.05, 0.9, 92e3, 1},
+		{0.10, 0.9, 92e3, 1},
+		{0.35, 0.9, 92e3, 1}, // one window with a third of a core idle: the average is still under
+		{0.40, 0.9, 92e3, 2}, // idle on average: a probe
+	}
+	for i, c := range cases {
+		if got := step(c.idle, c.busy, c.rate); got != c.want {
+			t.Fatalf("window %d: idle %.2f busy %.2f: %d Ps, want %d", i, c.idle, c.busy, got, c.want)
+		}
+	}
+}
+
 // TestProcTunerLoadFalls: a P that paid for one load is not kept for
 // another of a much lower command rate that keeps the Ps as busy as one
 // core (50 clients at pipeline 1 after a pipelined bulk load), even within
@@ -488,13 +516,15 @@ func (r *tunerRun) failedBackoff(rate float64) time.Duration {
 type tunerRun struct {
 	*procTuner
 	now time.Time
+	// idle is the machine's idle cores in each window (default: plenty).
+	idle float64
 }
 
 // newTunerRun starts a run whose first window is of a load that has been
 // running steadily (a baseline), so that a case may probe at once; a
 // case about a load's first windows starts with an idle one.
 func newTunerRun(maxProcs int) *tunerRun {
-	r := &tunerRun{now: time.Unix(0, 0)}
+	r := &tunerRun{now: time.Unix(0, 0), idle: math.Inf(1)}
 	r.restart(maxProcs)
 	return r
 }
@@ -502,7 +532,7 @@ func newTunerRun(maxProcs int) *tunerRun {
 // restart puts a new tuner on the run's clock, which goes on.
 func (r *tunerRun) restart(maxProcs int) {
 	r.procTuner = newProcTuner(maxProcs)
-	r.baseWindows = minBaseWindows
+	r.baseWindows, r.idleAvg = minBaseWindows, r.idle
 }
 
 // model returns a step function for a load that runs at rate1 on one P
@@ -522,5 +552,5 @@ func (r *tunerRun) window(busy, rate float64) int { return r.windowFloor(busy, r
 
 func (r *tunerRun) windowFloor(busy, rate float64, floor int) int {
 	r.now = r.now.Add(tunerWindow)
-	return r.step(r.now, busy, rate, floor)
+	return r.step(r.now, busy, rate, r.idle, floor)
 }
