@@ -1,6 +1,7 @@
 package main
 
 import (
+	"io"
 	"log/slog"
 	"math"
 	"os"
@@ -447,24 +448,29 @@ func tuneProcs(stop <-chan struct{}, maxProcs int, commands func() int64, polled
 // machineIdle is the time the machine's cores have been idle (or waiting
 // for I/O) since boot, from /proc/stat; false where there is none.
 func machineIdle() (time.Duration, bool) {
-	b, err := os.ReadFile("/proc/stat")
+	f, err := os.Open("/proc/stat")
 	if err != nil {
 		return 0, false
 	}
-	// The first line: "cpu  user nice system idle iowait irq ...", in
-	// USER_HZ ticks, which Linux fixes at 100 a second for this file.
-	line, _, _ := strings.Cut(string(b), "\n")
-	f := strings.Fields(line)
-	if len(f) < 6 || f[0] != "cpu" {
+	// Only the first line, "cpu  user nice system idle iowait irq ...", in
+	// USER_HZ ticks, which Linux fixes at 100 a second for this file (the
+	// rest of the file, a line a core and one of every interrupt's count,
+	// may run to tens of kilobytes).
+	var buf [512]byte
+	n, _ := io.ReadFull(f, buf[:])
+	f.Close()
+	line, _, _ := strings.Cut(string(buf[:n]), "\n")
+	fields := strings.Fields(line)
+	if len(fields) < 6 || fields[0] != "cpu" {
 		return 0, false
 	}
 	var ticks int64
-	for _, s := range f[4:6] {
-		n, err := strconv.ParseInt(s, 10, 64)
+	for _, s := range fields[4:6] {
+		v, err := strconv.ParseInt(s, 10, 64)
 		if err != nil {
 			return 0, false
 		}
-		ticks += n
+		ticks += v
 	}
 	return time.Duration(ticks) * (time.Second / 100), true
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"math"
+	"runtime"
 	"testing"
 	"time"
 )
@@ -472,6 +473,22 @@ func TestProcTunerNoIdleCore(t *testing.T) {
 		if got := step(c.idle, c.busy, c.rate); got != c.want {
 			t.Fatalf("window %d: idle %.2f busy %.2f: %d Ps, want %d", i, c.idle, c.busy, got, c.want)
 		}
+	}
+}
+
+// TestMachineIdle: on Linux the machine's idle time is read from
+// /proc/stat, and it never goes back.
+func TestMachineIdle(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("/proc/stat is Linux's")
+	}
+	a, ok := machineIdle()
+	if !ok || a <= 0 {
+		t.Fatalf("machineIdle() = %v, %v; want a positive time", a, ok)
+	}
+	b, ok := machineIdle()
+	if !ok || b < a {
+		t.Fatalf("machineIdle() went from %v to %v (ok %v)", a, b, ok)
 	}
 }
 
