@@ -9,6 +9,7 @@ import (
 	"maps"
 	"math/rand/v2"
 	"runtime/metrics"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -277,6 +278,54 @@ func BenchmarkSnapshotValueBigList(b *testing.B) {
 		if _, _, err := ent.snapshotValue(nil); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// BenchmarkThaw copies a big collection, as a write to one that a running
+// snapshot has frozen does (Tx.thaw) while its clients wait.
+func BenchmarkThaw(b *testing.B) {
+	const n = 1_000_000
+	field := func(i int) []byte { return strconv.AppendInt([]byte("field:"), int64(i), 10) }
+	cases := []struct {
+		name  string
+		build func() collection
+	}{
+		{"hash", func() collection {
+			h := &hashValue{t: newStrTable(true, n)}
+			for i := range n {
+				h.t.set(field(i), []byte("xxx"))
+			}
+			return h
+		}},
+		{"set", func() collection {
+			s := &setValue{t: newStrTable(false, n)}
+			for i := range n {
+				s.t.set(field(i), nil)
+			}
+			return s
+		}},
+		{"zset", func() collection {
+			z := &zsetValue{}
+			for i := range n {
+				z.set(field(i), float64(i*7%n))
+			}
+			return z
+		}},
+		{"list", func() collection {
+			l := &listValue{}
+			for range 3 * n {
+				l.pushFront([]byte("xxx"))
+			}
+			return l
+		}},
+	}
+	for _, c := range cases {
+		b.Run(c.name, func(b *testing.B) {
+			v := c.build()
+			for b.Loop() {
+				_ = v.clone()
+			}
+		})
 	}
 }
 

@@ -381,11 +381,22 @@ func (t *strTable) scan(cursor uint64, count int, fn func(key, val []byte)) uint
 	return cursor
 }
 
-// clone returns a deep copy with a compacted arena.
+// clone returns a copy that shares the arena's chunks: their bytes are
+// never overwritten (see strTable), so only the slots and the chunk list
+// are copied, and the copy appends to chunks of its own (cur 0), never to
+// the space left in a shared one, which the original may still fill. A
+// snapshot's thaw of a hash of a million fields took its writer 200 ms
+// when it re-added every entry; this copies 24 MB of slots.
+//
+// Each table counts the shared chunks in memBytes, as if it had its own:
+// maxmemory's accounting errs on the side of more, until a compaction
+// gives the one that compacts chunks of its own.
 func (t *strTable) clone() *strTable {
-	c := newStrTable(t.hasVal, t.count)
-	t.each(func(k, v []byte) bool { c.add(k, v); return true })
-	return c
+	c := *t
+	c.slots = append([]tslot(nil), t.slots...)
+	c.chunks = append([][]byte(nil), t.chunks...)
+	c.cur = 0
+	return &c
 }
 
 // memBytes estimates the table's memory.

@@ -71,6 +71,29 @@ func (t *zbtree) len() int {
 	return t.root.size
 }
 
+// clone returns a copy of the tree, node for node, each node's arrays
+// with the capacity they had.
+func (t *zbtree) clone() zbtree {
+	if t.root == nil {
+		return zbtree{}
+	}
+	return zbtree{root: t.root.clone()}
+}
+
+func (n *zbNode) clone() *zbNode {
+	c := &zbNode{size: n.size}
+	if n.leaf() {
+		c.items = append(make([]zitem, 0, cap(n.items)), n.items...)
+		return c
+	}
+	c.keys = append(make([]zitem, 0, cap(n.keys)), n.keys...)
+	c.kids = make([]*zbNode, len(n.kids), cap(n.kids))
+	for i, k := range n.kids {
+		c.kids[i] = k.clone()
+	}
+	return c
+}
+
 // insert adds it, which must not be present.
 func (t *zbtree) insert(it zitem) {
 	if t.root == nil {

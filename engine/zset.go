@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"maps"
 	"math"
 	"strconv"
 	"strings"
@@ -74,13 +75,10 @@ func (z *zsetValue) clone() collection {
 		c.lp = z.lp // never changed in place
 		return c
 	}
-	c.toBig(z.length())
-	z.scan(0, z.length()-1, false, func(it zitem) bool {
-		c.bf.dict[it.member] = it.score
-		c.bf.tree.insert(it)
-		return true
-	})
-	c.bf.memberBytes = z.bf.memberBytes
+	// Copied as they are, not rebuilt: re-inserting a million members
+	// took 320 ms, which a snapshot's thaw made a writer wait. The
+	// members' strings are shared; they are never changed.
+	c.bf = &zbig{dict: maps.Clone(z.bf.dict), tree: z.bf.tree.clone(), memberBytes: z.bf.memberBytes}
 	return c
 }
 

@@ -2,6 +2,7 @@ package engine
 
 import (
 	"fmt"
+	"maps"
 	"math"
 	"math/rand/v2"
 	"slices"
@@ -427,6 +428,68 @@ func TestZPackModel(t *testing.T) {
 					t.Fatalf("seed %d step %d: rank of %q is %d, want %d", seed, step, m[r].member, rk, r)
 				}
 			}
+		}
+	}
+}
+
+// TestZSetCloneBig: a big set's clone, copied node for node, and its
+// original change independently afterwards, each keeping its order,
+// ranks and scores.
+func TestZSetCloneBig(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 8))
+	type model map[string]float64
+	mutate := func(z *zsetValue, m model, n int) {
+		for i := 0; i < n; i++ {
+			member := fmt.Sprint("m", rng.IntN(5000))
+			if rng.IntN(4) == 0 {
+				z.remove([]byte(member))
+				delete(m, member)
+				continue
+			}
+			s := float64(rng.IntN(1000))
+			z.set([]byte(member), s)
+			m[member] = s
+		}
+	}
+	check := func(z *zsetValue, m model) error {
+		want := make([]zitem, 0, len(m))
+		for k, s := range m {
+			want = append(want, zitem{member: k, score: s})
+		}
+		slices.SortFunc(want, func(a, b zitem) int {
+			if zless(a, b) {
+				return -1
+			}
+			return 1
+		})
+		if z.length() != len(want) {
+			return fmt.Errorf("length %d, want %d", z.length(), len(want))
+		}
+		for r, it := range want {
+			if got := z.at(r); got != it {
+				return fmt.Errorf("rank %d: %v, want %v", r, got, it)
+			}
+			if s, ok := z.score([]byte(it.member)); !ok || s != it.score {
+				return fmt.Errorf("score of %q: %v %v, want %v", it.member, s, ok, it.score)
+			}
+		}
+		return nil
+	}
+	orig, m := &zsetValue{}, model{}
+	mutate(orig, m, 20000)
+	if !orig.big() {
+		t.Fatal("set is not big")
+	}
+	for round := 0; round < 3; round++ {
+		c := orig.clone().(*zsetValue)
+		cm := maps.Clone(m)
+		mutate(c, cm, 5000)
+		mutate(orig, m, 5000)
+		if err := check(c, cm); err != nil {
+			t.Fatalf("round %d: clone: %v", round, err)
+		}
+		if err := check(orig, m); err != nil {
+			t.Fatalf("round %d: original: %v", round, err)
 		}
 	}
 }
