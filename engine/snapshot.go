@@ -348,7 +348,7 @@ func (e *Engine) writeSnapshot() (string, *snapshot.Index, int64, error) {
 				continue
 			}
 			for _, t := range sd.slots {
-				t.each(func(ent *entry) bool {
+				t.eachWarm(func(ent *entry) bool {
 					if c := ent.collection(); c != nil {
 						if hint := snapshotSizeHint(c); hint >= snapshotFreezeBytes {
 							e.snap.freeze(c)

@@ -281,6 +281,46 @@ func BenchmarkSnapshotValueBigList(b *testing.B) {
 	}
 }
 
+// BenchmarkSnapshotStrings takes a snapshot of a million string keys, as
+// redis-benchmark's prefill leaves them: a key and a short value each,
+// reached through the keyspace's tables in hash order, not the order
+// they were allocated in.
+func BenchmarkSnapshotStrings(b *testing.B) {
+	fs := vfs.NewMem()
+	e, err := Open(Options{Databases: 1, Logger: rcQuiet, ActiveExpireHz: -1,
+		Snapshots: &SnapshotOptions{FS: fs, Dir: "/d/snapshots"}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer e.Close()
+	if _, err := e.Load(); err != nil {
+		b.Fatal(err)
+	}
+	const n = 1_000_000
+	keys := make([][]byte, 0, 1000)
+	for i := 0; i < n; i += cap(keys) {
+		keys = keys[:0]
+		for j := i; j < i+cap(keys); j++ {
+			keys = append(keys, fmt.Appendf(nil, "key:%012d", j))
+		}
+		if err := e.Update(keys, func(tx *Tx) error {
+			for _, k := range keys {
+				if _, err := tx.Set(0, k, []byte("xxx"), SetArgs{}); err != nil {
+					return err
+				}
+			}
+			return nil
+		}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	for b.Loop() {
+		if err := e.Save(); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
 // BenchmarkThaw copies a big collection, as a write to one that a running
 // snapshot has frozen does (Tx.thaw) while its clients wait.
 func BenchmarkThaw(b *testing.B) {

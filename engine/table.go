@@ -1,5 +1,7 @@
 package engine
 
+import "runtime"
+
 // table is one scan slot's keys (or one shard-database's volatile keys): an
 // open-addressing hash table of entry pointers with linear probing, a tag
 // per position, and backward-shift deletion (no tombstones). An entry
@@ -187,6 +189,39 @@ func (t *table) each(fn func(ent *entry) bool) {
 			return
 		}
 	}
+}
+
+// eachWarm is each for a walk over a whole table that reads every entry's
+// key, as a snapshot does: before it calls fn for a run of entries, it
+// reads each entry and the first byte of its key block, so that their
+// cache misses overlap instead of coming one after another (a snapshot of
+// a million strings spent two thirds of its time on them).
+func (t *table) eachWarm(fn func(ent *entry) bool) {
+	if t == nil {
+		return
+	}
+	const run = 16
+	var sink uintptr
+	for start := 0; start < len(t.ents); start += run {
+		ents := t.ents[start:min(start+run, len(t.ents))]
+		for _, e := range ents {
+			if e != nil {
+				sink += uintptr(e.kv)
+			}
+		}
+		for _, e := range ents {
+			if e != nil && e.klen > 0 {
+				sink += uintptr(*(*byte)(e.kv))
+			}
+		}
+		for _, e := range ents {
+			if e != nil && !fn(e) {
+				runtime.KeepAlive(sink)
+				return
+			}
+		}
+	}
+	runtime.KeepAlive(sink) // or the reads ahead are optimised away
 }
 
 // at returns the entry at position i (nil if empty), for random sampling.

@@ -45,16 +45,28 @@ func TestTableModel(t *testing.T) {
 						t.Fatalf("seed %d step %d: get(%s) = %v, want %v", seed, step, mk, got, me)
 					}
 				}
-				seen := map[string]bool{}
-				tb.each(func(ent *entry) bool {
-					if seen[ent.keyString()] {
-						t.Fatalf("seed %d: %s iterated twice", seed, ent.keyString())
+				for _, walk := range []struct {
+					name string
+					each func(func(*entry) bool)
+				}{{"each", tb.each}, {"eachWarm", tb.eachWarm}} {
+					seen := map[string]bool{}
+					walk.each(func(ent *entry) bool {
+						if seen[ent.keyString()] {
+							t.Fatalf("seed %d: %s: %s iterated twice", seed, walk.name, ent.keyString())
+						}
+						seen[ent.keyString()] = true
+						return true
+					})
+					if len(seen) != len(model) {
+						t.Fatalf("seed %d: %s iterated %d keys, model has %d", seed, walk.name, len(seen), len(model))
 					}
-					seen[ent.keyString()] = true
-					return true
-				})
-				if len(seen) != len(model) {
-					t.Fatalf("seed %d: iterated %d keys, model has %d", seed, len(seen), len(model))
+					if len(model) > 20 {
+						n := 0
+						walk.each(func(*entry) bool { n++; return n < 20 })
+						if n != 20 {
+							t.Fatalf("seed %d: %s went on to %d entries after fn returned false at 20", seed, walk.name, n)
+						}
+					}
 				}
 			}
 			if load := float64(tb.len()) / float64(tb.capacity()); load > 0.875 {
