@@ -91,3 +91,19 @@ func BenchmarkMillionMemory(b *testing.B) {
 		runtime.KeepAlive(s)
 	}
 }
+
+// BenchmarkStrTableEach walks a table of a million entries, as HGETALL
+// and a snapshot do: slot order, which is not the arena's.
+func BenchmarkStrTableEach(b *testing.B) {
+	tb := newStrTable(true, 0)
+	for i, k := range benchKeys(1_000_000) {
+		tb.set(k, k[:i%len(k)])
+	}
+	n := 0
+	for b.Loop() {
+		tb.each(func(k, v []byte) bool { n += len(k) + len(v); return true })
+	}
+	if n == 0 {
+		b.Fatal("walked nothing")
+	}
+}

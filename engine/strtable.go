@@ -5,6 +5,7 @@ import (
 	"hash/maphash"
 	"math/bits"
 	"math/rand/v2"
+	"runtime"
 )
 
 // strTable is the "hashtable" encoding of big hashes and sets: an
@@ -326,15 +327,30 @@ func (t *strTable) maybeCompact() {
 }
 
 // each calls fn for every entry in slot order until fn returns false.
+// The entries lie in the arena in another order, so it reads a run of
+// them before it decodes the first (see table.eachWarm): a walk of a
+// million took 66-86 ms, one cache miss after another.
 func (t *strTable) each(fn func(key, val []byte) bool) {
-	for _, s := range t.slots {
-		if s.h != 0 {
-			k, v, _ := t.entryAt(s)
-			if !fn(k, v) {
-				return
+	const run = 16
+	var sink byte
+	for start := 0; start < len(t.slots); start += run {
+		slots := t.slots[start:min(start+run, len(t.slots))]
+		for _, s := range slots {
+			if s.h != 0 {
+				sink += t.chunks[s.chunk][s.off]
+			}
+		}
+		for _, s := range slots {
+			if s.h != 0 {
+				k, v, _ := t.entryAt(s)
+				if !fn(k, v) {
+					runtime.KeepAlive(sink)
+					return
+				}
 			}
 		}
 	}
+	runtime.KeepAlive(sink) // or the reads ahead are optimised away
 }
 
 // randomSlot returns the index of a uniformly chosen entry's slot. The
