@@ -310,7 +310,17 @@ func (t *strTable) maybeCompact() {
 	t.chunkBytes = 0
 	t.cur = 0
 	t.live, t.dead = 0, 0
+	const run = 16
+	var sink byte
 	for i := range t.slots {
+		if i%run == 0 {
+			// Read a run of entries ahead (see each).
+			for _, s := range t.slots[i:min(i+run, len(t.slots))] {
+				if s.h != 0 {
+					sink += old[s.chunk][s.off]
+				}
+			}
+		}
 		s := t.slots[i]
 		if s.h == 0 {
 			continue
@@ -324,6 +334,7 @@ func (t *strTable) maybeCompact() {
 		}
 		t.slots[i].chunk, t.slots[i].off = t.write(k, v)
 	}
+	runtime.KeepAlive(sink)
 }
 
 // each calls fn for every entry in slot order until fn returns false.
