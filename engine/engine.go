@@ -367,6 +367,30 @@ func (e *Engine) Prefetch(db int, keys [][]byte) {
 	e.end(tx)
 }
 
+// PrefetchFields reads into the cache what looking up fields in the hash
+// or set at key will read first (see strTable.prefetch), under the key's
+// shard's read lock. The server calls it with the fields of a pipeline's
+// commands to one big hash or set (HSET, SADD, HGET at pipeline 16):
+// their lookups in a table of a million then miss the cache together,
+// not one after another. It does nothing for any other kind of value.
+func (e *Engine) PrefetchFields(db int, key []byte, fields [][]byte) {
+	if db < 0 || db >= e.dbs || len(fields) < 2 {
+		return
+	}
+	keys := [1][]byte{key}
+	tx := e.begin(keys[:], false)
+	sd, slot, h := tx.slotOf(db, key)
+	if ent := sd.slots[slot].get(key, h); ent != nil {
+		switch c := ent.collection().(type) {
+		case *hashValue:
+			c.t.prefetch(fields)
+		case *setValue:
+			c.t.prefetch(fields)
+		}
+	}
+	e.end(tx)
+}
+
 func (e *Engine) begin(keys [][]byte, write bool) *Tx {
 	tx := e.txPool.Get().(*Tx)
 	tx.write = write

@@ -458,3 +458,46 @@ func TestStrTableCloneIndependent(t *testing.T) {
 		}
 	}
 }
+
+// TestPrefetchFields: prefetching fields of every kind of value (a big
+// and a small hash and set, a string, a missing key, another database)
+// changes nothing: not the values, nor the keyspace's hit counts.
+func TestPrefetchFields(t *testing.T) {
+	e := openT(t, Options{ActiveExpireHz: -1})
+	update := func(key string, fn func(tx *Tx, k []byte) error) {
+		t.Helper()
+		k := []byte(key)
+		if err := e.Update([][]byte{k}, func(tx *Tx) error { return fn(tx, k) }); err != nil {
+			t.Fatal(err)
+		}
+	}
+	fields := benchKeys(1000)
+	update("bighash", func(tx *Tx, k []byte) error {
+		for _, f := range fields {
+			if _, err := tx.HSet(0, k, [][]byte{f, f}); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	update("bigset", func(tx *Tx, k []byte) error { _, err := tx.SAdd(0, k, fields); return err })
+	update("smallhash", func(tx *Tx, k []byte) error { _, err := tx.HSet(0, k, fields[:2]); return err })
+	update("smallset", func(tx *Tx, k []byte) error { _, err := tx.SAdd(0, k, [][]byte{[]byte("1"), []byte("2")}); return err })
+	update("string", func(tx *Tx, k []byte) error { _, err := tx.Set(0, k, []byte("v"), SetArgs{}); return err })
+	before := dump(e)
+	hits, misses := e.KeyspaceHits()
+	probe := append(slices.Clone(fields[:20]), []byte("absent"), nil)
+	for _, key := range []string{"bighash", "bigset", "smallhash", "smallset", "string", "missing"} {
+		for _, db := range []int{0, 1, -1, 99} {
+			for _, n := range []int{0, 1, 2, len(probe)} {
+				e.PrefetchFields(db, []byte(key), probe[:n])
+			}
+		}
+	}
+	if h, m := e.KeyspaceHits(); h != hits || m != misses {
+		t.Fatalf("hits/misses went from %d/%d to %d/%d", hits, misses, h, m)
+	}
+	if after := dump(e); !maps.Equal(after, before) {
+		t.Fatalf("keyspace changed:\n%v\n%v", before, after)
+	}
+}

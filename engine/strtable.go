@@ -132,6 +132,42 @@ func (t *strTable) find(key []byte, h uint32) int {
 	}
 }
 
+// prefetch reads what finding the first 16 of keys will read: the slots
+// at their homes, then the entry of the first slot there with the key's
+// hash. Level by level over all the keys, so that their cache misses
+// overlap (see Engine.PrefetchFields). A nil table (a listpack or an
+// intset, which fit in the cache) reads nothing.
+func (t *strTable) prefetch(keys [][]byte) {
+	if t == nil {
+		return
+	}
+	const most = 16
+	var hs [most]uint32
+	n := min(len(keys), most)
+	m := t.mask()
+	var sink uint32
+	for i := range n {
+		hs[i] = hashBytes(keys[i])
+		sink += t.slots[hs[i]&m].h
+	}
+	var sinkB byte
+	for _, h := range hs[:n] {
+		// The home's cache line holds the next few slots too.
+		for i, j := h&m, 0; j < 4; i, j = (i+1)&m, j+1 {
+			s := t.slots[i]
+			if s.h == 0 {
+				break
+			}
+			if s.h == h {
+				sinkB += t.chunks[s.chunk][s.off]
+				break
+			}
+		}
+	}
+	runtime.KeepAlive(sink)
+	runtime.KeepAlive(sinkB)
+}
+
 // get returns key's value (hashes) and whether it is present.
 func (t *strTable) get(key []byte) ([]byte, bool) {
 	i := t.find(key, hashBytes(key))

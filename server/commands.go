@@ -2,6 +2,7 @@ package server
 
 import (
 	"bytes"
+	"slices"
 	"sort"
 	"strings"
 
@@ -33,6 +34,10 @@ const (
 	// flagMayWrite: may write without being a write command (EVAL,
 	// EVALSHA): EXEC runs a block holding one in a write transaction.
 	flagMayWrite
+	// flagField: the command looks its third argument up in the hash or
+	// set at its key (HSET, HGET, SADD...), which client.prefetchFields
+	// reads ahead for a pipeline of them.
+	flagField
 )
 
 // flagNames are in the order COMMAND INFO lists flags.
@@ -84,6 +89,16 @@ func buildCommandTable() map[string]*command {
 		}
 	}
 	return m
+}
+
+// withFieldFlag sets flagField on the commands of cmds named in names.
+func withFieldFlag(cmds []*command, names ...string) []*command {
+	for _, c := range cmds {
+		if slices.Contains(names, c.name) {
+			c.flags |= flagField
+		}
+	}
+	return cmds
 }
 
 // CommandNames returns the lower-case names of all top-level commands.

@@ -13,7 +13,7 @@ const grpH = "hash"
 
 // hashCommands returns the hashes command family.
 func hashCommands() []*command {
-	return []*command{
+	return withFieldFlag([]*command{
 		keyCmd("hset", -4, wrF, 1, 1, 1, grpH, "2.0.0", "Set the string value of a hash field", cmdHSet),
 		keyCmd("hsetnx", 4, wrF, 1, 1, 1, grpH, "2.0.0", "Set the value of a hash field, only if the field does not exist", cmdHSetNX),
 		keyCmd("hget", 3, roF, 1, 1, 1, grpH, "2.0.0", "Get the value of a hash field", cmdHGet),
@@ -30,7 +30,7 @@ func hashCommands() []*command {
 		keyCmd("hstrlen", 3, roF, 1, 1, 1, grpH, "3.2.0", "Get the length of the value of a hash field", cmdHStrlen),
 		keyCmd("hrandfield", -2, flagReadOnly, 1, 1, 1, grpH, "6.2.0", "Get one or multiple random fields from a hash", cmdHRandField),
 		keyCmd("hscan", -3, flagReadOnly, 1, 1, 1, grpH, "2.8.0", "Incrementally iterate hash fields and associated values", cmdHScan),
-	}
+	}, "hset", "hsetnx", "hget", "hmset", "hmget", "hdel", "hexists", "hincrby", "hincrbyfloat", "hstrlen")
 }
 
 // hashSyntax documents the family's arguments for COMMAND DOCS (see docs.go).

@@ -229,23 +229,62 @@ func (p *respReader) peekKeys(dst [][]byte, max int) [][]byte {
 		b = rest
 		var key []byte
 		for a := int64(0); a < n; a++ {
-			if len(b) == 0 || b[0] != '$' {
-				return dst
-			}
-			l, rest, ok := peekNumber(b[1:])
-			if !ok || int64(len(rest)) < l+2 {
+			arg, rest, ok := peekBulk(b)
+			if !ok {
 				return dst
 			}
 			if a == 1 {
-				key = rest[:l:l]
+				key = arg
 			}
-			b = rest[l+2:]
+			b = rest
 		}
 		if key != nil {
 			dst = append(dst, key)
 		}
 	}
 	return dst
+}
+
+// peekFields appends to dst the third argument (a hash's field or a set's
+// member, for the commands prefetch asks it of) of each whole multibulk
+// command buffered after the one next returned whose name is name and
+// whose key is key, byte for byte, up to max in all. It stops at the
+// first command that is not such, not wholly buffered or not well formed.
+func (p *respReader) peekFields(dst [][]byte, name, key []byte, max int) [][]byte {
+	b := p.buf[p.r:p.w]
+	for len(dst) < max && len(b) > 0 && b[0] == '*' {
+		n, rest, ok := peekNumber(b[1:])
+		if !ok || n < 3 {
+			break
+		}
+		b = rest
+		var field []byte
+		for a := int64(0); a < n; a++ {
+			arg, rest, ok := peekBulk(b)
+			switch {
+			case !ok, a == 0 && string(arg) != string(name), a == 1 && string(arg) != string(key):
+				return dst
+			case a == 2:
+				field = arg
+			}
+			b = rest
+		}
+		dst = append(dst, field)
+	}
+	return dst
+}
+
+// peekBulk parses the bulk string at the start of b, returning its data
+// and what follows it.
+func peekBulk(b []byte) (data, rest []byte, ok bool) {
+	if len(b) == 0 || b[0] != '$' {
+		return nil, nil, false
+	}
+	l, rest, ok := peekNumber(b[1:])
+	if !ok || int64(len(rest)) < l+2 {
+		return nil, nil, false
+	}
+	return rest[:l:l], rest[l+2:], true
 }
 
 // peekNumber parses the digits of a multibulk or bulk header up to its

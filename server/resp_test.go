@@ -98,6 +98,52 @@ func TestRESPReaderPeekKeys(t *testing.T) {
 	}
 }
 
+// TestRESPReaderPeekFields: the third arguments of the whole commands
+// buffered after the current one, as long as they have its name and key.
+func TestRESPReaderPeekFields(t *testing.T) {
+	hset := func(key, field string) string {
+		return fmt.Sprintf("*4\r\n$4\r\nHSET\r\n$%d\r\n%s\r\n$%d\r\n%s\r\n$1\r\nv\r\n", len(key), key, len(field), field)
+	}
+	first := hset("h", "f0")
+	for _, tc := range []struct {
+		name, input string
+		max         int
+		want        []string
+	}{
+		{"pipeline", first + hset("h", "f1") + hset("h", "f22"), 16, []string{"f1", "f22"}},
+		{"max", first + hset("h", "f1") + hset("h", "f2"), 1, []string{"f1"}},
+		{"other key", first + hset("h", "f1") + hset("g", "f2") + hset("h", "f3"), 16, []string{"f1"}},
+		{"other command", first + "*3\r\n$4\r\nHGET\r\n$1\r\nh\r\n$1\r\nf\r\n" + hset("h", "f2"), 16, nil},
+		{"other case", first + strings.Replace(hset("h", "f1"), "HSET", "hset", 1), 16, nil},
+		{"too few arguments", first + "*2\r\n$4\r\nHSET\r\n$1\r\nh\r\n" + hset("h", "f2"), 16, nil},
+		{"partial command", first + hset("h", "f1") + hset("h", "f2")[:20], 16, []string{"f1"}},
+		{"inline after", first + "HSET h f1 v\r\n", 16, nil},
+		{"malformed length", first + strings.Replace(hset("h", "f1"), "$2", "$x", 1), 16, nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			p := newRESPReader(strings.NewReader(tc.input), 512<<20)
+			args, err := p.next()
+			if err != nil || string(args[2]) != "f0" {
+				t.Fatalf("first command %q, %v", args, err)
+			}
+			var got []string
+			for _, f := range p.peekFields(nil, args[0], args[1], tc.max) {
+				got = append(got, string(f))
+			}
+			if !slices.Equal(got, tc.want) {
+				t.Fatalf("peekFields = %q, want %q", got, tc.want)
+			}
+			if tc.name == "pipeline" {
+				for i := 1; i <= 2; i++ {
+					if args, err := p.next(); err != nil || string(args[2]) != tc.want[i-1] {
+						t.Fatalf("next after peeking: %q, %v", args, err)
+					}
+				}
+			}
+		})
+	}
+}
+
 // BenchmarkPeekKeys: the lookahead over a pipeline of 16 LPUSHes of 64-byte
 // values, as redis-benchmark -P 16 sends: all of it, and the next command
 // only (what a pipeline to one key costs, see client.prefetch).

@@ -10,7 +10,7 @@ const grpSet = "set"
 
 // setCommands returns the sets command family.
 func setCommands() []*command {
-	return []*command{
+	return withFieldFlag([]*command{
 		keyCmd("sadd", -3, wrF, 1, 1, 1, grpSet, "1.0.0", "Add one or more members to a set", cmdSAdd),
 		keyCmd("srem", -3, flagWrite|flagFast, 1, 1, 1, grpSet, "1.0.0", "Remove one or more members from a set", cmdSRem),
 		keyCmd("smembers", 2, flagReadOnly, 1, 1, 1, grpSet, "1.0.0", "Get all the members in a set", cmdSMembers),
@@ -28,7 +28,7 @@ func setCommands() []*command {
 		keyCmd("sdiffstore", -3, wr, 1, -1, 1, grpSet, "1.0.0", "Subtract multiple sets and store the resulting set in a key", setOpStoreCmd(engine.SetDiff)),
 		plainCmd("sintercard", -3, flagReadOnly|flagAllKeys, grpSet, "7.0.0", "Intersect multiple sets and return the cardinality of the result", cmdSInterCard),
 		keyCmd("sscan", -3, flagReadOnly, 1, 1, 1, grpSet, "2.8.0", "Incrementally iterate Set elements", cmdSScan),
-	}
+	}, "sadd", "srem", "sismember", "smismember")
 }
 
 // setSyntax documents the family's arguments for COMMAND DOCS (see docs.go).
