@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"slices"
 	"strconv"
+	"strings"
 	"testing"
 	"testing/quick"
 )
@@ -499,5 +500,117 @@ func TestPrefetchFields(t *testing.T) {
 	}
 	if after := dump(e); !maps.Equal(after, before) {
 		t.Fatalf("keyspace changed:\n%v\n%v", before, after)
+	}
+}
+
+// checkStrTable checks a table's bookkeeping against its slots and chunks:
+// live bytes, dead bytes, chunkBytes, nils, every slot in a chunk there.
+func checkStrTable(tb *strTable) error {
+	live, nils, chunkBytes, shared := 0, 0, 0, 0
+	bigChunk := map[uint32]bool{}
+	for _, s := range tb.slots {
+		if s.h == 0 {
+			continue
+		}
+		if idx := s.chunk - tb.base; int(idx) >= len(tb.chunks) || tb.chunks[idx] == nil {
+			return fmt.Errorf("slot in chunk %d, base %d, %d chunks", s.chunk, tb.base, len(tb.chunks))
+		}
+		if _, _, size := tb.entryAt(s); size > bigEntry {
+			bigChunk[s.chunk] = true
+		} else {
+			live += size
+		}
+	}
+	for i, c := range tb.chunks {
+		if c == nil {
+			nils++
+			continue
+		}
+		chunkBytes += cap(c) + 24
+		if !bigChunk[tb.base+uint32(i)] {
+			shared += len(c)
+		}
+	}
+	switch {
+	case live != tb.live:
+		return fmt.Errorf("live %d, counted %d", live, tb.live)
+	case shared-live != tb.dead:
+		return fmt.Errorf("dead %d, counted %d", shared-live, tb.dead)
+	case chunkBytes != tb.chunkBytes:
+		return fmt.Errorf("chunk bytes %d, counted %d", chunkBytes, tb.chunkBytes)
+	case nils != tb.nils:
+		return fmt.Errorf("%d nil chunks, counted %d", nils, tb.nils)
+	}
+	return nil
+}
+
+// TestStrTableCleaning: through overwrites, removals and big entries the
+// compaction passes keep the bookkeeping exact, the dead bytes within
+// about the live ones, the chunk list within a few times the chunks in
+// use, and every value right; a clone taken in the middle of a pass
+// finishes it on its own.
+func TestStrTableCleaning(t *testing.T) {
+	for seed := uint64(0); seed < 8; seed++ {
+		rng := rand.New(rand.NewPCG(seed, 11))
+		tb := newStrTable(true, 0)
+		model := map[string]string{}
+		keys := 200 + rng.IntN(5000)
+		var clone *strTable
+		var cloneModel map[string]string
+		for step := 0; step < 60000; step++ {
+			k := "key:" + strconv.Itoa(rng.IntN(keys))
+			switch r := rng.IntN(100); {
+			case r < 25:
+				tb.remove([]byte(k))
+				delete(model, k)
+			case r < 27:
+				v := strings.Repeat("B", bigEntry+rng.IntN(300))
+				tb.set([]byte(k), []byte(v))
+				model[k] = v
+			default:
+				v := strconv.Itoa(step) + strings.Repeat("v", rng.IntN(120))
+				tb.set([]byte(k), []byte(v))
+				model[k] = v
+			}
+			if clone == nil && tb.cleaning && tb.cleanOff > 0 {
+				clone, cloneModel = tb.clone(), maps.Clone(model)
+			}
+			if step%500 != 0 {
+				continue
+			}
+			if err := checkStrTable(tb); err != nil {
+				t.Fatalf("seed %d step %d: %v", seed, step, err)
+			}
+			if tb.dead > 2*tb.live+compactMin+2*chunkMax {
+				t.Fatalf("seed %d step %d: dead %d against live %d", seed, step, tb.dead, tb.live)
+			}
+			if inUse := len(tb.chunks) - tb.nils; len(tb.chunks) > 2*inUse+64 {
+				t.Fatalf("seed %d step %d: %d chunks listed, %d in use", seed, step, len(tb.chunks), inUse)
+			}
+		}
+		for k, v := range model {
+			if got, ok := tb.get([]byte(k)); !ok || string(got) != v {
+				t.Fatalf("seed %d: %q = %.20q (%v), want %.20q", seed, k, got, ok, v)
+			}
+		}
+		if tb.count != len(model) {
+			t.Fatalf("seed %d: count %d, model %d", seed, tb.count, len(model))
+		}
+		if clone == nil {
+			t.Fatalf("seed %d: no pass was ever in the middle of a chunk", seed)
+		}
+		for i := 0; clone.cleaning; i++ {
+			k := []byte("key:" + strconv.Itoa(i%keys))
+			clone.set(k, k)
+			cloneModel[string(k)] = string(k)
+		}
+		if err := checkStrTable(clone); err != nil {
+			t.Fatalf("seed %d: clone: %v", seed, err)
+		}
+		for k, v := range cloneModel {
+			if got, ok := clone.get([]byte(k)); !ok || string(got) != v {
+				t.Fatalf("seed %d: clone: %q = %.20q (%v), want %.20q", seed, k, got, ok, v)
+			}
+		}
 	}
 }

@@ -22,8 +22,9 @@ import (
 //
 // Arena bytes are never overwritten once written (an update appends a new
 // entry and counts the old one dead), so an Effect may alias an entry for
-// the rest of its transaction. Dead bytes are reclaimed by compact, which
-// copies the live entries into fresh chunks (the old ones are left to the
+// the rest of its transaction. Dead bytes are reclaimed by clean, a pass
+// over the oldest chunks, a few entries per write, that copies their live
+// entries to the end of the arena and then drops them (left to the
 // collector, untouched).
 //
 // Scanning: a SCAN cursor is a home-bucket index in Redis's reverse-binary
@@ -37,17 +38,19 @@ type strTable struct {
 	slots []tslot
 	// count is the number of entries.
 	count int
-	// chunks hold the entries; chunks[len-1] is the one appended to. An
-	// entry larger than bigEntry gets a chunk of its own, freed (set nil)
-	// when the entry goes.
+	// chunks hold the entries: chunks[i] is chunk number base+i, the
+	// number a slot holds (uint32 arithmetic, so it may wrap). An entry
+	// larger than bigEntry gets a chunk of its own, freed (set nil) when
+	// the entry goes. Chunks only ever go from the front (see clean).
 	chunks [][]byte
+	base   uint32
 	// dead is the number of arena bytes held by removed or replaced
 	// entries in shared chunks.
 	dead int
 	// live is the number of arena bytes of live entries in shared chunks.
 	live int
-	// cur is 1 + the index of the shared chunk entries are appended to;
-	// 0 before the first.
+	// cur is 1 + the index in chunks of the shared chunk entries are
+	// appended to; 0 before the first.
 	cur int
 	// hasVal: entries carry a value (hashes), or only a key (sets).
 	hasVal bool
@@ -55,6 +58,15 @@ type strTable struct {
 	// as chunks change so that memBytes, run on every write of the
 	// collection for maxmemory's accounting, is O(1).
 	chunkBytes int
+	// Compaction (see clean): the entry at cleanOff in chunk number
+	// cleanAt, the oldest chunk or the one after it, is the next to look
+	// at; cleaning is set while a pass is on.
+	cleaning  bool
+	cleanAt   uint32
+	cleanOff  int
+	cleanOwed int // work maybeClean has saved up
+	// nils counts the chunks set to nil and not yet cut from the front.
+	nils int
 }
 
 // tslot is one slot: the entry's 32-bit hash (forced nonzero) and where it
@@ -93,10 +105,13 @@ func newStrTable(hasVal bool, sizeHint int) *strTable {
 
 func (t *strTable) mask() uint32 { return uint32(len(t.slots) - 1) }
 
+// chunk returns chunk number n.
+func (t *strTable) chunk(n uint32) []byte { return t.chunks[n-t.base] }
+
 // entryAt decodes the entry at s: its key and (hasVal) its value, and its
 // encoded size.
 func (t *strTable) entryAt(s tslot) (key, val []byte, size int) {
-	return decodeEntry(t.chunks[s.chunk][s.off:], t.hasVal)
+	return decodeEntry(t.chunk(s.chunk)[s.off:], t.hasVal)
 }
 
 // decodeEntry decodes the entry at the start of b.
@@ -113,7 +128,7 @@ func decodeEntry(b []byte, hasVal bool) (key, val []byte, size int) {
 }
 
 func (t *strTable) keyAt(s tslot) []byte {
-	b := t.chunks[s.chunk][s.off:]
+	b := t.chunk(s.chunk)[s.off:]
 	kl, n := binary.Uvarint(b)
 	return b[n : n+int(kl) : n+int(kl)]
 }
@@ -159,7 +174,7 @@ func (t *strTable) prefetch(keys [][]byte) {
 				break
 			}
 			if s.h == h {
-				sinkB += t.chunks[s.chunk][s.off]
+				sinkB += t.chunk(s.chunk)[s.off]
 				break
 			}
 		}
@@ -182,18 +197,24 @@ func (t *strTable) has(key []byte) bool { return t.find(key, hashBytes(key)) >= 
 
 func uvarintLen(x uint64) int { return (bits.Len64(x|1) + 6) / 7 }
 
-// write appends an entry to the arena and returns where it is.
-func (t *strTable) write(key, val []byte) (chunk, off uint32) {
+// entrySize is the bytes key's entry (with val for hashes) takes.
+func (t *strTable) entrySize(key, val []byte) int {
 	size := uvarintLen(uint64(len(key))) + len(key)
 	if t.hasVal {
 		size += uvarintLen(uint64(len(val))) + len(val)
 	}
+	return size
+}
+
+// write appends an entry to the arena and returns where it is.
+func (t *strTable) write(key, val []byte) (chunk, off uint32) {
+	size := t.entrySize(key, val)
 	if size > bigEntry {
 		c := make([]byte, 0, size)
 		c = appendEntry(c, key, val, t.hasVal)
 		t.chunks = append(t.chunks, c)
 		t.chunkBytes += cap(c) + 24
-		return uint32(len(t.chunks) - 1), 0
+		return t.base + uint32(len(t.chunks)-1), 0
 	}
 	t.live += size
 	if t.cur == 0 || len(t.chunks[t.cur-1])+size > chunkMax {
@@ -218,7 +239,7 @@ func (t *strTable) write(key, val []byte) (chunk, off uint32) {
 	}
 	off = uint32(len(c))
 	t.chunks[t.cur-1] = appendEntry(c, key, val, t.hasVal)
-	return uint32(t.cur - 1), off
+	return t.base + uint32(t.cur-1), off
 }
 
 func appendEntry(c, key, val []byte, hasVal bool) []byte {
@@ -231,16 +252,19 @@ func appendEntry(c, key, val []byte, hasVal bool) []byte {
 	return c
 }
 
-// release marks the entry at s dead.
-func (t *strTable) release(s tslot) {
+// release marks the entry at s dead and returns its size.
+func (t *strTable) release(s tslot) int {
 	_, _, size := t.entryAt(s)
 	if size > bigEntry {
-		t.chunkBytes -= cap(t.chunks[s.chunk])
-		t.chunks[s.chunk] = nil // its own chunk
-		return
+		t.chunkBytes -= cap(t.chunk(s.chunk)) + 24
+		t.chunks[s.chunk-t.base] = nil // its own chunk
+		t.nils++
+		t.trim()
+		return size
 	}
 	t.dead += size
 	t.live -= size
+	return size
 }
 
 // set stores key (with val for hashes) and reports whether it was new.
@@ -254,7 +278,7 @@ func (t *strTable) set(key, val []byte) bool {
 		c, off := t.write(key, val)
 		t.release(old)
 		t.slots[i] = tslot{h: h, chunk: c, off: off}
-		t.maybeCompact()
+		t.maybeClean(t.entrySize(key, val))
 		return false
 	}
 	if (t.count+1)*4 > len(t.slots)*3 {
@@ -263,6 +287,9 @@ func (t *strTable) set(key, val []byte) bool {
 	c, off := t.write(key, val)
 	t.insertSlot(tslot{h: h, chunk: c, off: off})
 	t.count++
+	if t.cleaning {
+		t.maybeClean(t.entrySize(key, val))
+	}
 	return true
 }
 
@@ -298,7 +325,7 @@ func (t *strTable) remove(key []byte) bool {
 // removeAt deletes the entry in slot i, shifting later entries of its
 // probe run back so that no tombstone is needed.
 func (t *strTable) removeAt(i int) {
-	t.release(t.slots[i])
+	size := t.release(t.slots[i])
 	m := t.mask()
 	hole := uint32(i)
 	for j := (hole + 1) & m; ; j = (j + 1) & m {
@@ -322,7 +349,7 @@ func (t *strTable) removeAt(i int) {
 		}
 		t.resize(n)
 	}
-	t.maybeCompact()
+	t.maybeClean(size)
 }
 
 func (t *strTable) resize(n int) {
@@ -335,42 +362,150 @@ func (t *strTable) resize(n int) {
 	}
 }
 
-// maybeCompact copies the live entries into fresh chunks when more than
-// half of the arena is dead.
-func (t *strTable) maybeCompact() {
-	if t.dead < compactMin || t.dead < t.live {
-		return
-	}
-	old := t.chunks
-	t.chunks = nil
-	t.chunkBytes = 0
-	t.cur = 0
-	t.live, t.dead = 0, 0
-	const run = 16
-	var sink byte
-	for i := range t.slots {
-		if i%run == 0 {
-			// Read a run of entries ahead (see each).
-			for _, s := range t.slots[i:min(i+run, len(t.slots))] {
-				if s.h != 0 {
-					sink += old[s.chunk][s.off]
-				}
-			}
-		}
-		s := t.slots[i]
-		if s.h == 0 {
-			continue
-		}
-		k, v, size := decodeEntry(old[s.chunk][s.off:], t.hasVal)
-		if size > bigEntry {
-			t.chunks = append(t.chunks, old[s.chunk])
-			t.chunkBytes += cap(old[s.chunk]) + 24
-			t.slots[i].chunk = uint32(len(t.chunks) - 1)
-			continue
-		}
-		t.slots[i].chunk, t.slots[i].off = t.write(k, v)
+// hashAhead puts in hs the hashes of the entries of chunk c from off on,
+// as many as fit, reads their home slots, and returns how many it did.
+func (t *strTable) hashAhead(c []byte, off int, hs []uint32) int {
+	n, m := 0, t.mask()
+	var sink uint32
+	for n < len(hs) && off < len(c) {
+		k, _, size := decodeEntry(c[off:], t.hasVal)
+		hs[n] = hashBytes(k)
+		sink += t.slots[hs[n]&m].h
+		off += size
+		n++
 	}
 	runtime.KeepAlive(sink)
+	return n
+}
+
+// cleanWork is how many bytes of old entries clean may look at for each
+// byte a write adds or removes: more than a pass needs to keep up with the
+// writes (it looks at about 1.5 bytes for each dead one it frees, the
+// oldest chunks being the deadest), so that a pass ends soon.
+const cleanWork = 4
+
+// maybeClean starts a compaction pass when at least half of the arena is
+// dead (and at least compactMin), or most of the chunk list is freed big
+// entries' places, and goes on with the pass in progress for cleanWork
+// times work bytes.
+func (t *strTable) maybeClean(work int) {
+	if !t.cleaning {
+		if !t.cleanDue(1) {
+			return
+		}
+		t.cleaning = true
+	}
+	// Done a few kilobytes at a time, so that the slots of a run of
+	// entries are read ahead together (see hashAhead): a write's own
+	// share is three or four entries.
+	if t.cleanOwed += cleanWork * work; t.cleanOwed >= cleanBatch {
+		t.clean(t.cleanOwed)
+		t.cleanOwed = 0
+	}
+}
+
+// cleanBatch is how much work maybeClean saves up before it cleans.
+const cleanBatch = 4 << 10
+
+// cleanDue reports whether a pass should start (slack 1), or go on (slack
+// 2: until dead bytes are down to half the live ones).
+func (t *strTable) cleanDue(slack int) bool {
+	return t.dead >= compactMin && slack*t.dead >= t.live || t.nils >= 64 && 2*t.nils >= len(t.chunks)
+}
+
+// clean goes on with the compaction pass for about budget bytes, from the
+// oldest chunk on: each of its entries that a slot still points to is
+// written again at the end of the arena, and a chunk looked through is
+// dropped. An entry is live iff a slot holds its very chunk and offset
+// (entries are never written over), so telling needs no key compared, and
+// its slot's read is started a run of entries ahead. Where a
+// stop-the-world compaction of a hash of a million fields held its shard
+// for 85-200 ms, a write now does a few entries' worth; the pass ends
+// once the dead bytes are down to half the live ones, having looked at
+// the oldest, deadest chunks only.
+func (t *strTable) clean(budget int) {
+	for t.cleaning && budget > 0 {
+		end := t.base + uint32(len(t.chunks))
+		if t.cur > 0 {
+			end = t.base + uint32(t.cur-1) // not the chunk appended to
+		}
+		if t.cleanAt == end || !t.cleanDue(2) {
+			t.cleaning = false
+			break
+		}
+		n := t.cleanAt
+		c := t.chunk(n)
+		var ahead [16]uint32 // hashes of the entries from cleanOff on
+		nAhead, next := 0, 0
+		for c != nil && t.cleanOff < len(c) && budget > 0 {
+			if next == nAhead {
+				nAhead, next = t.hashAhead(c, t.cleanOff, ahead[:]), 0
+			}
+			k, v, size := decodeEntry(c[t.cleanOff:], t.hasVal)
+			budget -= size
+			i := t.slotOf(ahead[next], n, uint32(t.cleanOff))
+			next++
+			if i < 0 {
+				t.cleanOff += size
+				continue
+			}
+			if size > bigEntry {
+				// Its own chunk: moved to the end as it is.
+				t.chunks = append(t.chunks, c)
+				t.chunks[n-t.base] = nil
+				t.nils++
+				t.slots[i].chunk = t.base + uint32(len(t.chunks)-1)
+				c = nil
+				break
+			}
+			t.slots[i].chunk, t.slots[i].off = t.write(k, v)
+			t.live -= size
+			t.dead += size
+			t.cleanOff += size
+		}
+		if c != nil && t.cleanOff < len(c) {
+			break // out of budget
+		}
+		if c != nil {
+			// Every byte of it is dead now.
+			t.dead -= len(c)
+			t.chunkBytes -= cap(c) + 24
+			t.chunks[n-t.base] = nil
+			t.nils++
+		}
+		t.cleanAt, t.cleanOff = n+1, 0
+		t.trim()
+	}
+}
+
+// slotOf returns the index of the slot that points to the entry at off in
+// chunk number n, whose hash is h, or -1 if none does (it is dead).
+func (t *strTable) slotOf(h, n, off uint32) int {
+	m := t.mask()
+	for i := h & m; ; i = (i + 1) & m {
+		s := t.slots[i]
+		if s.h == 0 {
+			return -1
+		}
+		if s.h == h && s.chunk == n && s.off == off {
+			return int(i)
+		}
+	}
+}
+
+// trim cuts the freed chunks at the front of the list.
+func (t *strTable) trim() {
+	for len(t.chunks) > 0 && t.chunks[0] == nil {
+		if t.cleanAt == t.base {
+			t.cleanAt, t.cleanOff = t.base+1, 0
+		}
+		t.chunks = t.chunks[1:]
+		t.base++
+		t.nils--
+		if t.cur > 0 {
+			t.cur--
+		}
+	}
 }
 
 // each calls fn for every entry in slot order until fn returns false.
@@ -384,7 +519,7 @@ func (t *strTable) each(fn func(key, val []byte) bool) {
 		slots := t.slots[start:min(start+run, len(t.slots))]
 		for _, s := range slots {
 			if s.h != 0 {
-				sink += t.chunks[s.chunk][s.off]
+				sink += t.chunk(s.chunk)[s.off]
 			}
 		}
 		for _, s := range slots {
