@@ -202,14 +202,7 @@ func (c *client) prefetchFields(args [][]byte) {
 	if len(args) < 3 {
 		return
 	}
-	cmd := c.lookedUp
-	if cmd == nil || !isName(args[0], cmd.name) {
-		if cmd = lookupCommand(commandTable, args[0]); cmd == nil {
-			return
-		}
-		c.lookedUp = cmd
-	}
-	if cmd.flags&flagField == 0 {
+	if cmd := c.command(args[0]); cmd == nil || cmd.flags&flagField == 0 {
 		return
 	}
 	fields := c.rd.peekFields(append(c.prefetchBuf[:0], args[2]), args[0], args[1], prefetchMax)

@@ -153,14 +153,24 @@ func arityOK(arity, n int) bool {
 // dispatch runs one command: lookup, arity, authentication and the other
 // checks, in Redis's order, then the handler (or, inside MULTI, the queue).
 // A command refused by a check flags the open transaction (see reject).
-func (c *client) dispatch(args [][]byte) {
-	cmd := c.lookedUp
-	if cmd == nil || !isName(args[0], cmd.name) {
-		if cmd = lookupCommand(commandTable, args[0]); cmd == nil {
-			c.reject(nil, unknownCommandText(args))
-			return
-		}
+// command returns the top-level command called name, or nil, keeping the
+// last one found: a client mostly sends the same command again.
+func (c *client) command(name []byte) *command {
+	if cmd := c.lookedUp; cmd != nil && isName(name, cmd.name) {
+		return cmd
+	}
+	cmd := lookupCommand(commandTable, name)
+	if cmd != nil {
 		c.lookedUp = cmd
+	}
+	return cmd
+}
+
+func (c *client) dispatch(args [][]byte) {
+	cmd := c.command(args[0])
+	if cmd == nil {
+		c.reject(nil, unknownCommandText(args))
+		return
 	}
 	if cmd.subs != nil && len(args) >= 2 {
 		sub := lookupCommand(cmd.subs, args[1])
