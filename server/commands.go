@@ -150,9 +150,6 @@ func arityOK(arity, n int) bool {
 	return n >= -arity
 }
 
-// dispatch runs one command: lookup, arity, authentication and the other
-// checks, in Redis's order, then the handler (or, inside MULTI, the queue).
-// A command refused by a check flags the open transaction (see reject).
 // command returns the top-level command called name, or nil, keeping the
 // last one found: a client mostly sends the same command again.
 func (c *client) command(name []byte) *command {
@@ -166,6 +163,9 @@ func (c *client) command(name []byte) *command {
 	return cmd
 }
 
+// dispatch runs one command: lookup, arity, authentication and the other
+// checks, in Redis's order, then the handler (or, inside MULTI, the queue).
+// A command refused by a check flags the open transaction (see reject).
 func (c *client) dispatch(args [][]byte) {
 	cmd := c.command(args[0])
 	if cmd == nil {
