@@ -376,7 +376,7 @@ func (r HashReader) Each(fn func(field, val []byte) bool) { r.h.each(fn) }
 // Random returns a uniformly chosen field and its value.
 func (r HashReader) Random() (field, val []byte) {
 	if r.h.t != nil {
-		f, v, _ := r.h.t.entryAt(r.h.t.slots[r.h.t.randomSlot()])
+		f, v, _ := r.h.t.entryAt(r.h.t.randomEntry())
 		return f, v
 	}
 	i := rand.IntN(r.h.n)

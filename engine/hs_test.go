@@ -508,8 +508,13 @@ func TestPrefetchFields(t *testing.T) {
 func checkStrTable(tb *strTable) error {
 	live, nils, chunkBytes, shared := 0, 0, 0, 0
 	bigChunk := map[uint32]bool{}
-	for _, s := range tb.slots {
-		if s.h == 0 {
+	var slots []tslot
+	slots = append(slots, tb.slots...)
+	if tb.old != nil {
+		slots = append(slots, tb.old[tb.moved:]...)
+	}
+	for _, s := range slots {
+		if s.h == 0 || s.off == movedOff {
 			continue
 		}
 		if idx := s.chunk - tb.base; int(idx) >= len(tb.chunks) || tb.chunks[idx] == nil {
@@ -613,4 +618,132 @@ func TestStrTableCleaning(t *testing.T) {
 			}
 		}
 	}
+}
+
+// TestStrTableGrowing: while a table grows (old slots beside the new),
+// every way in reads the model's contents exactly: lookups, each, a whole
+// scan, random picks; writes that touch entries not yet moved (overwrites,
+// removals, compaction) move them early; and a clone taken mid-growth
+// finishes on its own.
+func TestStrTableGrowing(t *testing.T) {
+	for seed := uint64(0); seed < 6; seed++ {
+		rng := rand.New(rand.NewPCG(seed, 21))
+		tb := newStrTable(true, 0)
+		model := map[string]string{}
+		var clone *strTable
+		var cloneModel map[string]string
+		midGrowth, cleaningMidGrowth := 0, false
+		next := 0
+		for step := 0; step < 40000; step++ {
+			var k string
+			if len(model) == 0 || rng.IntN(3) == 0 {
+				k = "key:" + strconv.Itoa(next)
+				next++
+			} else {
+				k = "key:" + strconv.Itoa(rng.IntN(next))
+			}
+			switch r := rng.IntN(100); {
+			case r < 15:
+				tb.remove([]byte(k))
+				delete(model, k)
+			default:
+				v := strconv.Itoa(step) + strings.Repeat("v", rng.IntN(60))
+				tb.set([]byte(k), []byte(v))
+				model[k] = v
+			}
+			if tb.old == nil {
+				continue
+			}
+			if len(tb.slots) != 2*len(tb.old) {
+				t.Fatalf("seed %d step %d: %d slots growing from %d", seed, step, len(tb.slots), len(tb.old))
+			}
+			cleaningMidGrowth = cleaningMidGrowth || tb.cleaning
+			if midGrowth++; midGrowth%31 != 0 {
+				continue
+			}
+			if clone == nil && tb.moved > 0 {
+				clone, cloneModel = tb.clone(), maps.Clone(model)
+			}
+			if err := checkStrTable(tb); err != nil {
+				t.Fatalf("seed %d step %d: %v", seed, step, err)
+			}
+			if err := sameAsModel(tb, model); err != nil {
+				t.Fatalf("seed %d step %d (moved %d of %d): %v", seed, step, tb.moved, len(tb.old), err)
+			}
+			for range 20 {
+				k, v, _ := tb.entryAt(tb.randomEntry())
+				if mv, ok := model[string(k)]; !ok || mv != string(v) {
+					t.Fatalf("seed %d step %d: random entry %q=%.20q, model %.20q (%v)", seed, step, k, v, mv, ok)
+				}
+			}
+		}
+		if midGrowth < 500 || clone == nil {
+			t.Fatalf("seed %d: %d writes mid-growth, clone %v", seed, midGrowth, clone != nil)
+		}
+		if !cleaningMidGrowth {
+			t.Logf("seed %d: no compaction pass ran mid-growth", seed)
+		}
+		if err := sameAsModel(tb, model); err != nil {
+			t.Fatalf("seed %d: end: %v", seed, err)
+		}
+		// The clone goes on growing by itself, and its original is as it was.
+		for i := 0; i < 5000; i++ {
+			k := "clone:" + strconv.Itoa(i)
+			clone.set([]byte(k), []byte(k))
+			cloneModel[k] = k
+		}
+		if clone.old != nil {
+			t.Fatalf("seed %d: clone still growing after 5000 writes", seed)
+		}
+		if err := sameAsModel(clone, cloneModel); err != nil {
+			t.Fatalf("seed %d: clone: %v", seed, err)
+		}
+		if err := sameAsModel(tb, model); err != nil {
+			t.Fatalf("seed %d: original after its clone grew: %v", seed, err)
+		}
+	}
+}
+
+// sameAsModel checks tb's contents against model through get, each and a
+// whole scan (each entry exactly once), and its count.
+func sameAsModel(tb *strTable, model map[string]string) error {
+	if tb.count != len(model) {
+		return fmt.Errorf("count %d, model %d", tb.count, len(model))
+	}
+	for k, v := range model {
+		if got, ok := tb.get([]byte(k)); !ok || string(got) != v {
+			return fmt.Errorf("get %q = %.20q (%v), want %.20q", k, got, ok, v)
+		}
+	}
+	walked := map[string]int{}
+	tb.each(func(k, v []byte) bool {
+		if model[string(k)] != string(v) {
+			walked["!bad"]++
+		}
+		walked[string(k)]++
+		return true
+	})
+	scanned := map[string]int{}
+	for cursor := uint64(0); ; {
+		cursor = tb.scan(cursor, 10, func(k, v []byte) {
+			if model[string(k)] != string(v) {
+				scanned["!bad"]++
+			}
+			scanned[string(k)]++
+		})
+		if cursor == 0 {
+			break
+		}
+	}
+	for name, seen := range map[string]map[string]int{"each": walked, "scan": scanned} {
+		if len(seen) != len(model) {
+			return fmt.Errorf("%s: %d distinct entries, model %d (bad %d)", name, len(seen), len(model), seen["!bad"])
+		}
+		for k, n := range seen {
+			if n != 1 {
+				return fmt.Errorf("%s: %q seen %d times", name, k, n)
+			}
+		}
+	}
+	return nil
 }

@@ -211,9 +211,8 @@ func (s *setValue) members() [][]byte {
 // that stays valid).
 func (s *setValue) popRandom() []byte {
 	if s.t != nil {
-		i := s.t.randomSlot()
-		m := s.t.keyAt(s.t.slots[i])
-		s.t.removeAt(i)
+		m := s.t.keyAt(s.t.randomEntry())
+		s.t.remove(m)
 		return m
 	}
 	i := rand.IntN(len(s.ints))
@@ -226,7 +225,7 @@ func (s *setValue) popRandom() []byte {
 // (an intset's is formatted into buf).
 func (s *setValue) random(buf []byte) []byte {
 	if s.t != nil {
-		return s.t.keyAt(s.t.slots[s.t.randomSlot()])
+		return s.t.keyAt(s.t.randomEntry())
 	}
 	return strconv.AppendInt(buf[:0], s.ints[rand.IntN(len(s.ints))], 10)
 }

@@ -33,9 +33,21 @@ import (
 // Entries never move to another home bucket while the table keeps its
 // size, and a resize doubles or halves it, so an entry present for the
 // whole scan is returned at least once, as with Redis.
+//
+// Growing is incremental, as Redis rehashes: the old slots stay beside the
+// new ones while each write moves a few of them over (see grow): a
+// rehash at once, from a million slots to two, held its shard for 17 ms
+// (from two million, 41 ms), half of it faulting in the new array's pages.
 type strTable struct {
 	// slots has a power-of-two length; a slot with h == 0 is empty.
 	slots []tslot
+	// old is, while the table grows, the slots it grows from, half as
+	// many; nil otherwise. old[:moved] were moved into slots, and so
+	// were the entries of the later ones whose off is movedOff (moved
+	// early, when a write touched them). The rest are still only there.
+	// Nothing in old is ever shifted, so its probe runs stay whole.
+	old   []tslot
+	moved int
 	// count is the number of entries.
 	count int
 	// chunks hold the entries: chunks[i] is chunk number base+i, the
@@ -82,6 +94,20 @@ const (
 	chunkMax      = 64 << 10 // a shared chunk grows up to this
 	bigEntry      = 16 << 10 // larger entries get a chunk of their own
 	compactMin    = 64 << 10 // dead bytes below this are never worth a compaction
+)
+
+// Growing (see grow).
+const (
+	// growMin is the fewest slots a table grows from incrementally; a
+	// smaller one is rehashed at once (a few microseconds).
+	growMin = 1 << 10
+	// growStep is how many old slots each write moves over. The new slots
+	// are twice as many: moving all of them takes len(old)/growStep
+	// writes, too few for the table to fill the new ones past 3/4.
+	growStep = 16
+	// movedOff marks an old slot whose entry was moved early (no entry
+	// starts there: chunks are far smaller).
+	movedOff = ^uint32(0)
 )
 
 var tableSeed = maphash.MakeSeed()
@@ -133,18 +159,53 @@ func (t *strTable) keyAt(s tslot) []byte {
 	return b[n : n+int(kl) : n+int(kl)]
 }
 
-// find returns the slot index holding key, or -1.
+// find returns the index in slots of the slot holding key, or -1. An
+// entry still only in old is moved over first, so find is for writers;
+// readers use lookup.
 func (t *strTable) find(key []byte, h uint32) int {
-	m := t.mask()
+	if i := t.findIn(t.slots, 0, key, h); i >= 0 || t.old == nil {
+		return i
+	}
+	if j := t.findIn(t.old, t.moved, key, h); j >= 0 {
+		return t.moveEarly(j)
+	}
+	return -1
+}
+
+// lookup returns the slot holding key, without changing the table.
+func (t *strTable) lookup(key []byte, h uint32) (tslot, bool) {
+	if i := t.findIn(t.slots, 0, key, h); i >= 0 {
+		return t.slots[i], true
+	}
+	if t.old != nil {
+		if j := t.findIn(t.old, t.moved, key, h); j >= 0 {
+			return t.old[j], true
+		}
+	}
+	return tslot{}, false
+}
+
+// findIn returns the index in slots of the slot holding key, or -1,
+// passing over the slots before from and those moved early (old's).
+func (t *strTable) findIn(slots []tslot, from int, key []byte, h uint32) int {
+	m := uint32(len(slots) - 1)
 	for i := h & m; ; i = (i + 1) & m {
-		s := t.slots[i]
+		s := slots[i]
 		if s.h == 0 {
 			return -1
 		}
-		if s.h == h && string(t.keyAt(s)) == string(key) {
+		if s.h == h && int(i) >= from && s.off != movedOff && string(t.keyAt(s)) == string(key) {
 			return int(i)
 		}
 	}
+}
+
+// moveEarly moves the entry of old slot j into slots, ahead of the sweep,
+// and returns its index there.
+func (t *strTable) moveEarly(j int) int {
+	s := t.old[j]
+	t.old[j].off = movedOff
+	return t.insertSlot(s)
 }
 
 // prefetch reads what finding the first 16 of keys will read: the slots
@@ -164,6 +225,12 @@ func (t *strTable) prefetch(keys [][]byte) {
 	for i := range n {
 		hs[i] = hashBytes(keys[i])
 		sink += t.slots[hs[i]&m].h
+	}
+	if t.old != nil {
+		om := uint32(len(t.old) - 1)
+		for _, h := range hs[:n] {
+			sink += t.old[h&om].h
+		}
 	}
 	var sinkB byte
 	for _, h := range hs[:n] {
@@ -185,15 +252,18 @@ func (t *strTable) prefetch(keys [][]byte) {
 
 // get returns key's value (hashes) and whether it is present.
 func (t *strTable) get(key []byte) ([]byte, bool) {
-	i := t.find(key, hashBytes(key))
-	if i < 0 {
+	s, ok := t.lookup(key, hashBytes(key))
+	if !ok {
 		return nil, false
 	}
-	_, v, _ := t.entryAt(t.slots[i])
+	_, v, _ := t.entryAt(s)
 	return v, true
 }
 
-func (t *strTable) has(key []byte) bool { return t.find(key, hashBytes(key)) >= 0 }
+func (t *strTable) has(key []byte) bool {
+	_, ok := t.lookup(key, hashBytes(key))
+	return ok
+}
 
 func uvarintLen(x uint64) int { return (bits.Len64(x|1) + 6) / 7 }
 
@@ -269,6 +339,9 @@ func (t *strTable) release(s tslot) int {
 
 // set stores key (with val for hashes) and reports whether it was new.
 func (t *strTable) set(key, val []byte) bool {
+	if t.old != nil {
+		t.moveSome(growStep)
+	}
 	h := hashBytes(key)
 	if i := t.find(key, h); i >= 0 {
 		if !t.hasVal {
@@ -282,7 +355,7 @@ func (t *strTable) set(key, val []byte) bool {
 		return false
 	}
 	if (t.count+1)*4 > len(t.slots)*3 {
-		t.resize(len(t.slots) * 2)
+		t.grow()
 	}
 	c, off := t.write(key, val)
 	t.insertSlot(tslot{h: h, chunk: c, off: off})
@@ -295,25 +368,34 @@ func (t *strTable) set(key, val []byte) bool {
 
 // add inserts a key known to be absent (builders, copies).
 func (t *strTable) add(key, val []byte) {
+	if t.old != nil {
+		t.moveSome(growStep)
+	}
 	if (t.count+1)*4 > len(t.slots)*3 {
-		t.resize(len(t.slots) * 2)
+		t.grow()
 	}
 	c, off := t.write(key, val)
 	t.insertSlot(tslot{h: hashBytes(key), chunk: c, off: off})
 	t.count++
 }
 
-func (t *strTable) insertSlot(s tslot) {
+// insertSlot puts s in the first empty slot from its home and returns
+// its index.
+func (t *strTable) insertSlot(s tslot) int {
 	m := t.mask()
 	i := s.h & m
 	for t.slots[i].h != 0 {
 		i = (i + 1) & m
 	}
 	t.slots[i] = s
+	return int(i)
 }
 
 // remove deletes key; reports whether it was there.
 func (t *strTable) remove(key []byte) bool {
+	if t.old != nil {
+		t.moveSome(growStep)
+	}
 	i := t.find(key, hashBytes(key))
 	if i < 0 {
 		return false
@@ -343,6 +425,8 @@ func (t *strTable) removeAt(i int) {
 	t.slots[hole] = tslot{}
 	t.count--
 	if t.count*8 < len(t.slots) && len(t.slots) > tableMinSlots {
+		// Shrinking is rare enough to be done at once.
+		t.moveSome(len(t.old))
 		n := len(t.slots) / 2
 		for n > tableMinSlots && t.count*8 < n {
 			n /= 2
@@ -352,6 +436,8 @@ func (t *strTable) removeAt(i int) {
 	t.maybeClean(size)
 }
 
+// resize rehashes the table into n slots at once. No growth may be in
+// progress.
 func (t *strTable) resize(n int) {
 	old := t.slots
 	t.slots = make([]tslot, n)
@@ -359,6 +445,36 @@ func (t *strTable) resize(n int) {
 		if s.h != 0 {
 			t.insertSlot(s)
 		}
+	}
+}
+
+// grow doubles the slots: at once for a small table, otherwise by starting
+// to move the old slots over a few at each write (see moveSome).
+func (t *strTable) grow() {
+	t.moveSome(len(t.old)) // a growth still in progress ends first
+	if len(t.slots) < growMin {
+		t.resize(2 * len(t.slots))
+		return
+	}
+	t.old, t.moved = t.slots, 0
+	t.slots = make([]tslot, 2*len(t.old))
+}
+
+// moveSome moves up to n more old slots' entries into slots, in order;
+// once all are, old goes.
+func (t *strTable) moveSome(n int) {
+	if t.old == nil {
+		return
+	}
+	end := min(t.moved+n, len(t.old))
+	for _, s := range t.old[t.moved:end] {
+		if s.h != 0 && s.off != movedOff {
+			t.insertSlot(s)
+		}
+	}
+	t.moved = end
+	if end == len(t.old) {
+		t.old, t.moved = nil, 0
 	}
 }
 
@@ -481,13 +597,24 @@ func (t *strTable) clean(budget int) {
 // slotOf returns the index of the slot that points to the entry at off in
 // chunk number n, whose hash is h, or -1 if none does (it is dead).
 func (t *strTable) slotOf(h, n, off uint32) int {
-	m := t.mask()
+	if i := slotIn(t.slots, 0, h, n, off); i >= 0 || t.old == nil {
+		return i
+	}
+	if j := slotIn(t.old, t.moved, h, n, off); j >= 0 {
+		return t.moveEarly(j)
+	}
+	return -1
+}
+
+// slotIn is slotOf in slots, passing over those before from.
+func slotIn(slots []tslot, from int, h, n, off uint32) int {
+	m := uint32(len(slots) - 1)
 	for i := h & m; ; i = (i + 1) & m {
-		s := t.slots[i]
+		s := slots[i]
 		if s.h == 0 {
 			return -1
 		}
-		if s.h == h && s.chunk == n && s.off == off {
+		if s.h == h && s.chunk == n && s.off == off && int(i) >= from {
 			return int(i)
 		}
 	}
@@ -508,75 +635,118 @@ func (t *strTable) trim() {
 	}
 }
 
-// each calls fn for every entry in slot order until fn returns false.
-// The entries lie in the arena in another order, so it reads a run of
-// them before it decodes the first (see table.eachWarm): a walk of a
-// million took 66-86 ms, one cache miss after another.
+// each calls fn for every entry until fn returns false: those in slots in
+// slot order, then those still only in old. The entries lie in the arena
+// in another order, so it reads a run of them before it decodes the first
+// (see table.eachWarm): a walk of a million took 66-86 ms, one cache miss
+// after another.
 func (t *strTable) each(fn func(key, val []byte) bool) {
+	if t.eachIn(t.slots, fn) && t.old != nil {
+		t.eachIn(t.old[t.moved:], fn)
+	}
+}
+
+// eachIn is each over slots (skipping those moved early); it reports
+// whether fn never returned false.
+func (t *strTable) eachIn(slots []tslot, fn func(key, val []byte) bool) bool {
 	const run = 16
 	var sink byte
-	for start := 0; start < len(t.slots); start += run {
-		slots := t.slots[start:min(start+run, len(t.slots))]
-		for _, s := range slots {
-			if s.h != 0 {
+	for start := 0; start < len(slots); start += run {
+		batch := slots[start:min(start+run, len(slots))]
+		for _, s := range batch {
+			if s.h != 0 && s.off != movedOff {
 				sink += t.chunk(s.chunk)[s.off]
 			}
 		}
-		for _, s := range slots {
-			if s.h != 0 {
+		for _, s := range batch {
+			if s.h != 0 && s.off != movedOff {
 				k, v, _ := t.entryAt(s)
 				if !fn(k, v) {
 					runtime.KeepAlive(sink)
-					return
+					return false
 				}
 			}
 		}
 	}
 	runtime.KeepAlive(sink) // or the reads ahead are optimised away
+	return true
 }
 
-// randomSlot returns the index of a uniformly chosen entry's slot. The
-// table is at least 1/8 full (removeAt shrinks it), so this takes a few
-// tries at most on average.
-func (t *strTable) randomSlot() int {
-	n := uint32(len(t.slots))
+// randomEntry returns the slot of a uniformly chosen entry, without
+// changing the table. The slots are at least 1/8 full (removeAt shrinks
+// them), a quarter while the table grows, so this takes a few tries at
+// most on average.
+func (t *strTable) randomEntry() tslot {
+	n, o := uint32(len(t.slots)), uint32(len(t.old))
 	for {
-		i := rand.Uint32N(n)
-		if t.slots[i].h != 0 {
-			return int(i)
+		i := rand.Uint32N(n + o)
+		if i < n {
+			if t.slots[i].h != 0 {
+				return t.slots[i]
+			}
+		} else if i -= n; int(i) >= t.moved && t.old[i].h != 0 && t.old[i].off != movedOff {
+			return t.old[i]
 		}
 	}
 }
 
 // scan visits the home buckets from cursor in reverse-binary order, calling
 // fn for their entries, until at least count entries were returned or
-// 10*count buckets visited; it returns the next cursor (0: done).
+// 10*count buckets visited; it returns the next cursor (0: done). While
+// the table grows, a cursor names a bucket of old and the two of slots it
+// splits into, as Redis's dictScan walks its two tables.
 func (t *strTable) scan(cursor uint64, count int, fn func(key, val []byte)) uint64 {
-	m := uint64(t.mask())
 	emitted := 0
-	for iter := 0; iter < count*10; iter++ {
-		b := uint32(cursor & m)
-		for j := b; ; j = (j + 1) & uint32(m) {
-			s := t.slots[j]
+	visit := func(slots []tslot, from int, b uint32) {
+		m := uint32(len(slots) - 1)
+		for j := b; ; j = (j + 1) & m {
+			s := slots[j]
 			if s.h == 0 {
 				break
 			}
-			if s.h&uint32(m) == b {
+			if s.h&m == b && int(j) >= from && s.off != movedOff {
 				k, v, _ := t.entryAt(s)
 				fn(k, v)
 				emitted++
 			}
 		}
-		// Increment the reversed cursor (Redis's dictScan).
-		cursor |= ^m
-		cursor = bits.Reverse64(cursor)
-		cursor++
-		cursor = bits.Reverse64(cursor)
+	}
+	m := uint64(t.mask())
+	small := m
+	if t.old != nil {
+		small = uint64(len(t.old) - 1)
+	}
+	for iter := 0; iter < count*10; iter++ {
+		if t.old != nil {
+			visit(t.old, t.moved, uint32(cursor&small))
+			// The buckets of slots that old's splits into: the
+			// cursor's bits above old's mask, counted in reverse
+			// until they carry into old's.
+			for {
+				visit(t.slots, 0, uint32(cursor&m))
+				cursor = nextCursor(cursor, m)
+				if cursor&(m^small) == 0 {
+					break
+				}
+			}
+		} else {
+			visit(t.slots, 0, uint32(cursor&m))
+			cursor = nextCursor(cursor, m)
+		}
 		if cursor == 0 || emitted >= count {
 			break
 		}
 	}
 	return cursor
+}
+
+// nextCursor increments the reversed cursor in the bits of mask (Redis's
+// dictScan).
+func nextCursor(cursor, mask uint64) uint64 {
+	cursor |= ^mask
+	cursor = bits.Reverse64(cursor)
+	cursor++
+	return bits.Reverse64(cursor)
 }
 
 // clone returns a copy that shares the arena's chunks: their bytes are
@@ -592,6 +762,9 @@ func (t *strTable) scan(cursor uint64, count int, fn func(key, val []byte)) uint
 func (t *strTable) clone() *strTable {
 	c := *t
 	c.slots = append([]tslot(nil), t.slots...)
+	if t.old != nil {
+		c.old = append([]tslot(nil), t.old...)
+	}
 	c.chunks = append([][]byte(nil), t.chunks...)
 	c.cur = 0
 	return &c
@@ -599,5 +772,5 @@ func (t *strTable) clone() *strTable {
 
 // memBytes estimates the table's memory.
 func (t *strTable) memBytes() int {
-	return len(t.slots)*12 + t.chunkBytes
+	return (len(t.slots)+len(t.old))*12 + t.chunkBytes
 }
