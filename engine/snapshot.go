@@ -87,6 +87,9 @@ type snapState struct {
 	status      SaveStatus
 	rules       []SaveRule
 	lastFailure time.Time
+	// failing: the latest snapshot failed while save rules are in force
+	// (see SaveFailing); set with mu held, read without.
+	failing atomic.Bool
 	// scheduled: BGSAVE SCHEDULE asked for a snapshot once the running
 	// one is done.
 	scheduled bool
@@ -216,7 +219,19 @@ func (e *Engine) SetLogGrowth(percent int, minBytes int64) {
 func (e *Engine) SetSaveRules(rules []SaveRule) {
 	e.snap.mu.Lock()
 	e.snap.rules = append([]SaveRule(nil), rules...)
+	e.noteFailing()
 	e.snap.mu.Unlock()
+}
+
+// SaveFailing reports whether the latest snapshot failed while save rules
+// are in force: the state in which Redis, with stop-writes-on-bgsave-error,
+// refuses writes. It costs one atomic load, for it is asked before every
+// write.
+func (e *Engine) SaveFailing() bool { return e.snap.failing.Load() }
+
+// noteFailing updates SaveFailing's answer; snap.mu is held.
+func (e *Engine) noteFailing() {
+	e.snap.failing.Store(!e.snap.status.LastOK && len(e.snap.rules) > 0)
 }
 
 // Save takes a snapshot and returns when it is durable. Clients keep
@@ -305,6 +320,7 @@ func (e *Engine) save() error {
 	} else {
 		e.snap.lastFailure = time.Now()
 	}
+	e.noteFailing()
 	e.snap.mu.Unlock()
 	if err != nil {
 		return err

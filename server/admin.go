@@ -360,6 +360,7 @@ func (s *Server) applyConfig(cfg Config) {
 	s.applyMemoryConfig(cfg)
 	s.applyOutputLimits(&cfg)
 	s.applyBusyPoll(&cfg)
+	s.stopWritesOnSaveErr.Store(cfg.StopWritesOnBgsaveError)
 }
 
 func cmdConfigResetStat(c *client, args [][]byte) {

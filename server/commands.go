@@ -199,9 +199,10 @@ func (c *client) dispatch(args [][]byte) {
 	if !c.checkMemory(cmd) {
 		return
 	}
-	if cmd.flags&flagWrite != 0 {
-		if err := c.s.eng.LogErr(); err != nil {
-			c.reject(cmd, msgMisconf+errnoText(err))
+	if cmd.flags&flagWrite != 0 || cmd.name == "ping" {
+		// PING too, as Redis does: a health check learns of the disk.
+		if msg := c.s.diskError(); msg != "" {
+			c.reject(cmd, msg)
 			return
 		}
 	}

@@ -28,6 +28,11 @@ type Config struct {
 	Hz          int      // background task frequency; default 10
 	MaxClients  int      // connection limit; default 10000
 	Timeout     int      // idle client timeout in seconds; 0: never
+
+	// StopWritesOnBgsaveError (stop-writes-on-bgsave-error): while the
+	// latest snapshot failed and save rules are set, writes (and PING) are
+	// refused with -MISCONF, as Redis does; default yes.
+	StopWritesOnBgsaveError bool
 	// ProtoMaxBulkLen bounds a bulk argument; default 512mb.
 	ProtoMaxBulkLen int64
 	// AutoAOFRewritePercentage and AutoAOFRewriteMinSize: a snapshot is
@@ -73,6 +78,7 @@ func DefaultConfig() *Config {
 
 		AutoAOFRewritePercentage: 100,
 		AutoAOFRewriteMinSize:    64 << 20,
+		StopWritesOnBgsaveError:  true,
 		MemoryConfig:             defaultMemoryConfig(),
 		BusyReplyThreshold:       5000,
 		OutputBufferLimits:       DefaultOutputBufferLimits,
@@ -130,6 +136,9 @@ var directives = []directive{
 			c.Save = strings.Join(f, " ")
 			return nil
 		}},
+	{name: "stop-writes-on-bgsave-error", help: "yes: refuse writes while the last snapshot failed and save rules are set", mutable: true,
+		get: func(c *Config) string { return yesNo(c.StopWritesOnBgsaveError) },
+		set: func(c *Config, a []string) error { return setBool(&c.StopWritesOnBgsaveError, a[0]) }},
 	// appendonly is fixed at start: turning the log on at run time needs a
 	// snapshot of the whole data set first (the snapshot issue).
 	{name: "appendonly", help: "yes: log every write; no: a pure cache",

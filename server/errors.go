@@ -34,6 +34,12 @@ const (
 	// msgMisconf is followed by the error's text, as Redis follows it by
 	// strerror.
 	msgMisconf = "MISCONF Errors writing to the AOF file: "
+	// msgBgsaveErr is Redis's reply to a write while the latest snapshot
+	// failed (stop-writes-on-bgsave-error).
+	msgBgsaveErr = "MISCONF Redis is configured to save RDB snapshots, but it's currently unable to persist to disk. " +
+		"Commands that may modify the data set are disabled, because this instance is configured to report errors " +
+		"during writes if RDB snapshotting fails (stop-writes-on-bgsave-error option). " +
+		"Please check the Redis logs for details about the RDB error."
 )
 
 // engineErrorText maps an engine sentinel to Redis's error text.

@@ -161,6 +161,10 @@ func TestMisconfWhileLogFails(t *testing.T) {
 					t.Fatalf("%q while the disk fails: %q, want %q", cmd, r, misconf)
 				}
 			}
+			// And PING, as Redis answers a health check.
+			if r := misconfDo(t, c, "PING"); r != misconf {
+				t.Fatalf("PING while the disk fails: %q, want %q", r, misconf)
+			}
 			// The log's own retries fail as well: two more failures.
 			f0 := eng.LogStats().Failures
 			for deadline := time.Now().Add(10 * time.Second); eng.LogStats().Failures < f0+2; time.Sleep(time.Millisecond) {
@@ -354,4 +358,77 @@ func TestWaitAOF(t *testing.T) {
 			t.Fatalf("WAITAOF 0 0 0 without appendonly: %q, want [0, 0]", r)
 		}
 	})
+}
+
+// misconfBgsave is redis-server 7.0's reply to a write while its latest
+// snapshot failed (stop-writes-on-bgsave-error), as it printed it.
+const misconfBgsave = "-MISCONF Redis is configured to save RDB snapshots, but it's currently unable to persist to disk. " +
+	"Commands that may modify the data set are disabled, because this instance is configured to report errors " +
+	"during writes if RDB snapshotting fails (stop-writes-on-bgsave-error option). " +
+	"Please check the Redis logs for details about the RDB error.\r\n"
+
+// TestMisconfWhileSnapshotsFail: with save rules set, once a snapshot
+// fails, writes and PING are answered with Redis's
+// stop-writes-on-bgsave-error -MISCONF (a write queued in MULTI then makes
+// EXEC abort, a script's write fails with it) and reads go on;
+// stop-writes-on-bgsave-error no, or no save rules, lets writes through;
+// a snapshot that succeeds ends it.
+func TestMisconfWhileSnapshotsFail(t *testing.T) {
+	tog := &vfs.Toggle{}
+	eng, err := engine.Open(engine.Options{Logger: misconfQuiet, Snapshots: &engine.SnapshotOptions{
+		FS: vfs.NewError(vfs.NewMem(), tog), Dir: "/data", Rules: []engine.SaveRule{{Seconds: 3600, Changes: 1}}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := eng.Load(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { eng.Close() })
+	addr := misconfServe(t, eng, nil)
+	c := misconfDial(t, addr)
+	expect := func(want string, args ...string) {
+		t.Helper()
+		if r := misconfDo(t, c, args...); r != want {
+			t.Fatalf("%q: %q, want %q", args, r, want)
+		}
+	}
+	expect("+OK\r\n", "SET", "a", "1")
+	expect("+OK\r\n", "SAVE")
+
+	tog.Fail(vfs.ErrENOSPC, vfs.OpCreate, vfs.OpWrite, vfs.OpSync, vfs.OpRename)
+	expect("-ERR\r\n", "SAVE")
+	if r := misconfDo(t, c, "INFO", "persistence"); !strings.Contains(r, "rdb_last_bgsave_status:err\r\n") {
+		t.Fatalf("INFO persistence after a failed snapshot lacks rdb_last_bgsave_status:err:\n%s", r)
+	}
+	expect(misconfBgsave, "SET", "b", "2")
+	expect(misconfBgsave, "INCR", "n")
+	expect(misconfBgsave, "PING")
+	expect("$1\r\n1\r\n", "GET", "a")
+	expect(":0\r\n", "EXISTS", "b")
+	expect("+OK\r\n", "MULTI")
+	expect(misconfBgsave, "SET", "b", "2")
+	expect("-EXECABORT Transaction discarded because of previous errors.\r\n", "EXEC")
+	if r := misconfDo(t, c, "EVAL", "return redis.call('set','b','2')", "0"); !strings.HasPrefix(r, strings.TrimSuffix(misconfBgsave, "\r\n")+" script:") {
+		t.Fatalf("a script's write after a failed snapshot: %q", r)
+	}
+
+	// Off, or without save rules, writes go through (the log, when on,
+	// keeps them durable); on again, with rules, they are refused again.
+	expect("+OK\r\n", "CONFIG", "SET", "stop-writes-on-bgsave-error", "no")
+	expect("*2\r\n$27\r\nstop-writes-on-bgsave-error\r\n$2\r\nno\r\n", "CONFIG", "GET", "stop-writes-on-bgsave-error")
+	expect("+OK\r\n", "SET", "b", "2")
+	expect("+PONG\r\n", "PING")
+	expect("+OK\r\n", "CONFIG", "SET", "stop-writes-on-bgsave-error", "yes")
+	expect(misconfBgsave, "SET", "b", "3")
+	expect("+OK\r\n", "CONFIG", "SET", "save", "")
+	expect("+OK\r\n", "SET", "b", "3")
+	expect("+OK\r\n", "CONFIG", "SET", "save", "3600 1")
+	expect(misconfBgsave, "SET", "b", "4")
+
+	// A snapshot that succeeds ends it.
+	tog.Heal()
+	expect("+OK\r\n", "SAVE")
+	expect("+OK\r\n", "SET", "b", "4")
+	expect("+PONG\r\n", "PING")
+	expect("$1\r\n4\r\n", "GET", "b")
 }

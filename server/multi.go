@@ -222,8 +222,8 @@ func cmdExec(c *client, args [][]byte) {
 		return
 	}
 	if t.writes {
-		if err := c.s.eng.LogErr(); err != nil {
-			c.execAbort(msgMisconf + errnoText(err))
+		if msg := c.s.diskError(); msg != "" {
+			c.execAbort(msg)
 			return
 		}
 	}

@@ -542,8 +542,8 @@ func (vm *luaVM) call(L *lua.LState, raise bool) int {
 		if r.readOnly {
 			return r.fail(L, raise, "ERR Write commands are not allowed from read-only scripts.")
 		}
-		if err := r.s.eng.LogErr(); err != nil {
-			return r.fail(L, raise, msgMisconf+errnoText(err))
+		if msg := r.s.diskError(); msg != "" {
+			return r.fail(L, raise, msg)
 		}
 	}
 	sc := &r.sc

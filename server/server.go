@@ -82,6 +82,8 @@ type Server struct {
 	// bp lets the last busy client goroutine poll before the server
 	// sleeps (busypoll_linux.go); nil where there is none.
 	bp *busyPoller
+	// stopWritesOnSaveErr is stop-writes-on-bgsave-error (see diskError).
+	stopWritesOnSaveErr atomic.Bool
 }
 
 // serverStats are the counters of INFO stats.
@@ -126,7 +128,23 @@ func New(opts Options) *Server {
 	s.applyOutputLimits(cfg)
 	s.bp = newBusyPoller()
 	s.applyBusyPoll(cfg)
+	s.stopWritesOnSaveErr.Store(cfg.StopWritesOnBgsaveError)
 	return s
+}
+
+// diskError is the -MISCONF error with which writes (and PING) are refused
+// while the data cannot be persisted, as Redis's
+// writeCommandsDeniedByDiskError decides: first a failed snapshot with save
+// rules in force (unless stop-writes-on-bgsave-error is off), then a
+// failing log; "" while neither.
+func (s *Server) diskError() string {
+	if s.stopWritesOnSaveErr.Load() && s.eng.SaveFailing() {
+		return msgBgsaveErr
+	}
+	if err := s.eng.LogErr(); err != nil {
+		return msgMisconf + errnoText(err)
+	}
+	return ""
 }
 
 // applyBusyPoll sets the busy poller's window from busy-poll-us.
