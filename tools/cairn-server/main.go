@@ -65,7 +65,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 
 	level := new(slog.LevelVar)
 	level.Set(server.LogLevel(cfg.LogLevel))
-	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
+	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level, ReplaceAttr: errorText}))
 
 	if err := os.MkdirAll(cfg.Dir, 0o755); err != nil {
 		logger.Error("cannot create data directory", "dir", cfg.Dir, "err", err)
@@ -211,4 +211,15 @@ func listenAddrs(srv *server.Server) string {
 		out = append(out, a.String())
 	}
 	return strings.Join(out, " ")
+}
+
+// errorText logs an error by its text. The text handler formats other
+// values with %+v, which for an error wrapped by github.com/pkg/errors
+// appends the stack of every wrap: a failed snapshot's line carried 12
+// lines of frames.
+func errorText(_ []string, a slog.Attr) slog.Attr {
+	if err, ok := a.Value.Any().(error); ok && a.Value.Kind() == slog.KindAny {
+		return slog.String(a.Key, err.Error())
+	}
+	return a
 }
