@@ -38,6 +38,10 @@ const (
 	// set at its key (HSET, HGET, SADD...), which client.prefetchFields
 	// reads ahead for a pipeline of them.
 	flagField
+	// flagDiskCheck: refused as writes are while the disk fails (see
+	// Server.diskError), not being one: PING, as in Redis, so that a
+	// health check learns of it.
+	flagDiskCheck
 )
 
 // flagNames are in the order COMMAND INFO lists flags.
@@ -199,8 +203,7 @@ func (c *client) dispatch(args [][]byte) {
 	if !c.checkMemory(cmd) {
 		return
 	}
-	if cmd.flags&flagWrite != 0 || cmd.name == "ping" {
-		// PING too, as Redis does: a health check learns of the disk.
+	if cmd.flags&(flagWrite|flagDiskCheck) != 0 {
 		if msg := c.s.diskError(); msg != "" {
 			c.reject(cmd, msg)
 			return

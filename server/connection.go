@@ -25,7 +25,7 @@ func connectionCommands() []*command {
 		clientCmd.subs[strings.TrimPrefix(sub.name, "client|")] = sub
 	}
 	return []*command{
-		plainCmd("ping", -1, flagFast|flagLoading|flagSubCtx, grpC, "1.0.0", "Ping the server", cmdPing),
+		plainCmd("ping", -1, flagFast|flagLoading|flagSubCtx|flagDiskCheck, grpC, "1.0.0", "Ping the server", cmdPing),
 		plainCmd("echo", 2, flagFast, grpC, "1.0.0", "Echo the given string", cmdEcho),
 		plainCmd("quit", -1, flagNoAuth|flagNoScript|flagLoading|flagStale|flagFast|flagSubCtx|flagNoQueue, grpC, "1.0.0", "Close the connection", cmdQuit),
 		plainCmd("reset", 1, flagNoAuth|flagNoScript|flagLoading|flagStale|flagFast|flagSubCtx|flagNoQueue, grpC, "6.2.0", "Reset the connection", cmdReset),
