@@ -485,6 +485,7 @@ func (l *Log) fail(err error) {
 	l.mu.Lock()
 	first := l.err == nil
 	l.err, l.lastErr, l.lastErrTime = err, err, now
+	l.noteTrouble()
 	close(l.changed)
 	l.changed = make(chan struct{})
 	l.space.Broadcast()
@@ -527,6 +528,7 @@ func (l *Log) heal() bool {
 	}
 	l.mu.Lock()
 	l.err = nil
+	l.noteTrouble()
 	close(l.changed)
 	l.changed = make(chan struct{})
 	l.mu.Unlock()
@@ -546,6 +548,7 @@ func (l *Log) closeIfDrained() bool {
 	}
 	// From here on Append drops records: nothing will write them.
 	l.state = stateClosed
+	l.noteTrouble()
 	l.mu.Unlock()
 	var err error
 	if c.seg != nil && c.encodedLSN == c.syncedLSN && c.seg.alloc > c.seg.size {
@@ -592,6 +595,7 @@ func (l *Log) finish(err error) {
 	}
 	l.mu.Lock()
 	l.state = stateClosed
+	l.noteTrouble()
 	if l.err != nil && err == nil {
 		err = l.err
 	}

@@ -203,6 +203,11 @@ type Log struct {
 	retry       time.Duration
 	frameTarget int
 
+	// troubled is set, with mu held, whenever err is set or state reaches
+	// stateClosing (see noteTrouble), so that Err, asked before every
+	// write, takes mu only then.
+	troubled atomic.Bool
+
 	mu sync.Mutex
 	// The fields below are guarded by mu.
 
@@ -694,6 +699,11 @@ func (l *Log) wait(ctx context.Context, lsn uint64, synced bool) error {
 	}
 }
 
+// noteTrouble updates troubled from err and state; mu is held.
+func (l *Log) noteTrouble() {
+	l.troubled.Store(l.err != nil || l.state >= stateClosing)
+}
+
 // LastLSN returns the highest LSN appended (after Replay: the last LSN in
 // the log, or after, whichever is higher).
 func (l *Log) LastLSN() uint64 {
@@ -714,6 +724,9 @@ func (l *Log) SyncedLSN() uint64 {
 // ErrClosed once the log is closed. Writers should refuse writes
 // meanwhile: appended records are kept in memory only.
 func (l *Log) Err() error {
+	if !l.troubled.Load() {
+		return nil
+	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.err != nil {
@@ -777,6 +790,7 @@ func (l *Log) Close() error {
 	switch l.state {
 	case stateOpen:
 		l.state = stateClosed
+		l.noteTrouble()
 		close(l.done)
 		l.mu.Unlock()
 		return nil
@@ -785,6 +799,7 @@ func (l *Log) Close() error {
 		return errors.New("wal: Close during Replay")
 	case stateRunning:
 		l.state = stateClosing
+		l.noteTrouble()
 		l.space.Broadcast()
 	}
 	l.mu.Unlock()
