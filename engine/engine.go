@@ -2,6 +2,7 @@ package engine
 
 import (
 	"log/slog"
+	"path/filepath"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -206,6 +207,11 @@ func Open(opts Options) (*Engine, error) {
 		e.wlog = log
 		e.policy.Store(int32(wo.Sync))
 		e.loading.Store(true)
+	}
+	if so := e.opts.Snapshots; so != nil {
+		// After the log made its directory, which is usually beside.
+		_, err := so.FS.Stat(filepath.Dir(so.Dir))
+		e.snap.parentAtOpen = err == nil
 	}
 	if !e.loading.Load() {
 		e.startBackground()

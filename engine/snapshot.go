@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/binary"
 	"fmt"
+	"os"
 	"path/filepath"
 	"runtime"
 	"runtime/debug"
@@ -51,6 +52,10 @@ type SaveRule struct {
 // ErrSaveInProgress is a snapshot requested while one is being taken.
 var ErrSaveInProgress = errors.New("engine: a snapshot is already being taken")
 
+// ErrDataDirGone is a snapshot refused because the directory that held the
+// snapshot directory when the engine opened (the data directory) is gone.
+var ErrDataDirGone = errors.New("engine: the data directory was removed while the server ran")
+
 // SaveStatus is what INFO persistence reports about snapshots.
 type SaveStatus struct {
 	// InProgress: a snapshot is being taken; Started is when it began.
@@ -87,6 +92,9 @@ type snapState struct {
 	status      SaveStatus
 	rules       []SaveRule
 	lastFailure time.Time
+	// parentAtOpen: the snapshot directory's parent (the data directory)
+	// existed when the engine opened (see writeSnapshot).
+	parentAtOpen bool
 	// failing: the latest snapshot failed while save rules are in force
 	// (see SaveFailing); set with mu held, read without.
 	failing atomic.Bool
@@ -332,6 +340,16 @@ func (e *Engine) save() error {
 
 func (e *Engine) writeSnapshot() (string, *snapshot.Index, int64, error) {
 	so := e.opts.Snapshots
+	if e.snap.parentAtOpen {
+		// Creating the snapshot directory would create the data directory
+		// again, and report success, while the log's segments (and the
+		// snapshots before) went with the old one: a restart would load
+		// this snapshot without the writes logged after it.
+		parent := filepath.Dir(so.Dir)
+		if _, err := so.FS.Stat(parent); errors.Is(err, os.ErrNotExist) {
+			return "", nil, 0, errors.Wrapf(ErrDataDirGone, "snapshot into %s", parent)
+		}
+	}
 	w, err := snapshot.Create(snapshot.WriterOptions{
 		FS: so.FS, Dir: so.Dir, Shards: len(e.shards), Created: e.nowMs(), BlockSize: so.BlockSize,
 	})

@@ -8,6 +8,8 @@ import (
 	"io"
 	"maps"
 	"math/rand/v2"
+	"os"
+	"path/filepath"
 	"runtime/metrics"
 	"strconv"
 	"strings"
@@ -951,5 +953,41 @@ func TestSnapshotLargeValueOffHeap(t *testing.T) {
 	}
 	if got := snapshotOnlyDump(t, fs); !maps.Equal(got, want) {
 		t.Fatalf("the snapshot holds %d keys, not those written", len(got))
+	}
+}
+
+// TestSnapshotRefusedWhenDataDirGone: once the data directory is removed
+// under a running engine, a snapshot fails with ErrDataDirGone, rather than
+// create the directory again and succeed while the log's segments went
+// with the old one, and SaveFailing says so. On the real disk: the point
+// is what the OS does with a removed directory.
+func TestSnapshotRefusedWhenDataDirGone(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "data")
+	e := openT(t, Options{Logger: rcQuiet, ActiveExpireHz: -1,
+		WAL:       &wal.Options{Dir: filepath.Join(dir, "wal"), Sync: wal.SyncAlways, Logger: rcQuiet},
+		Snapshots: &SnapshotOptions{Dir: filepath.Join(dir, "snapshots"), Rules: []SaveRule{{Seconds: 3600, Changes: 1}}}})
+	if _, err := e.Load(); err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	snapWrite(t, e, 0, 10)
+	if err := e.Save(); err != nil {
+		t.Fatalf("snapshot with the data directory there: %v", err)
+	}
+	if e.SaveFailing() {
+		t.Fatal("SaveFailing after a snapshot that succeeded")
+	}
+	if err := os.RemoveAll(dir); err != nil {
+		t.Fatal(err)
+	}
+	snapWrite(t, e, 1, 10) // the log writes on, into its removed segment
+	if err := e.Save(); !errors.Is(err, ErrDataDirGone) {
+		t.Fatalf("snapshot after the data directory was removed: %v, want ErrDataDirGone", err)
+	}
+	if _, err := os.Stat(dir); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("the data directory was created again (stat: %v)", err)
+	}
+	if !e.SaveFailing() {
+		t.Fatal("SaveFailing is false after the refused snapshot")
 	}
 }
