@@ -348,6 +348,8 @@ func (e *Engine) writeSnapshot() (string, *snapshot.Index, int64, error) {
 		parent := filepath.Dir(so.Dir)
 		if _, err := so.FS.Stat(parent); errors.Is(err, os.ErrNotExist) {
 			return "", nil, 0, errors.Wrapf(ErrDataDirGone, "snapshot into %s", parent)
+		} else if err != nil {
+			return "", nil, 0, errors.Wrapf(err, "snapshot into %s", parent)
 		}
 	}
 	w, err := snapshot.Create(snapshot.WriterOptions{
