@@ -181,6 +181,14 @@ func (e *Engine) WaitWritten(ctx context.Context, lsn uint64) error {
 	return e.wlog.WaitWritten(ctx, lsn)
 }
 
+// FailLog puts the log in the failing state with err (see wal.Log.Fail);
+// nothing without a log.
+func (e *Engine) FailLog(err error) {
+	if e.wlog != nil {
+		e.wlog.Fail(err)
+	}
+}
+
 // LogErr is the log's failure while its writes or fsyncs fail; nil when
 // healthy or without a log. Writes should be refused meanwhile.
 func (e *Engine) LogErr() error {

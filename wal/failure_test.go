@@ -1,6 +1,7 @@
 package wal
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"strings"
@@ -325,4 +326,43 @@ func TestHealCutsBack(t *testing.T) {
 	if info.Damage != nil {
 		t.Fatalf("damage %+v", info.Damage)
 	}
+}
+
+// TestFailFromOutside: Fail puts a running log in the failing state with
+// the error given (writes and Err report it), and the log heals by itself
+// as after a failed write, its segment being there; before Replay it does
+// nothing.
+func TestFailFromOutside(t *testing.T) {
+	fastRetry(t)
+	mem := vfs.NewMem()
+	errGone := errors.New("directory gone")
+	if l, err := Open(Options{FS: mem, Dir: "/wal", Logger: quietLogger}); err != nil {
+		t.Fatal(err)
+	} else {
+		l.Fail(errGone) // not running yet: no effect
+		if err := l.Err(); err != nil {
+			t.Fatalf("Err after Fail before Replay: %v", err)
+		}
+		l.Close()
+	}
+	l, _, _ := openLog(t, Options{FS: mem, Dir: "/wal", Sync: SyncAlways}, 0)
+	defer l.Close()
+	if err := l.WaitSynced(context.Background(), l.Append([]byte("a"))); err != nil {
+		t.Fatal(err)
+	}
+	l.Fail(errGone)
+	// Err reports it until the heal, a retry interval later; LastError
+	// stays.
+	if err := l.Err(); err != nil && !errors.Is(err, errGone) {
+		t.Fatalf("Err after Fail: %v", err)
+	}
+	if st := l.Stats(); !errors.Is(st.LastError, errGone) {
+		t.Fatalf("LastError after Fail: %v", st.LastError)
+	}
+	waitHealed(t, l)
+	if err := l.WaitSynced(context.Background(), l.Append([]byte("b"))); err != nil {
+		t.Fatalf("write after healing: %v", err)
+	}
+	got, _ := readAll(t, mem, "/wal")
+	checkRecs(t, got, [][]byte{[]byte("a"), []byte("b")}, 1)
 }

@@ -699,6 +699,24 @@ func (l *Log) wait(ctx context.Context, lsn uint64, synced bool) error {
 	}
 }
 
+// Fail puts a running log in the failing state with err, as a failed
+// write would: for what its owner learns outside the log's filesystem
+// (its directory removed under it, so that its open segment lives on
+// unlinked and writes would be acknowledged that no restart finds). The
+// committer then tries to heal as after any failure, by opening the
+// segment again by its name.
+func (l *Log) Fail(err error) {
+	l.mu.Lock()
+	running := l.state == stateRunning
+	l.mu.Unlock()
+	if !running {
+		return
+	}
+	l.cmu.Lock()
+	l.fail(err)
+	l.cmu.Unlock()
+}
+
 // noteTrouble updates troubled from err and state; mu is held.
 func (l *Log) noteTrouble() {
 	l.troubled.Store(l.err != nil || l.state >= stateClosing)

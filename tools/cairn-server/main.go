@@ -15,8 +15,10 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"os"
 	"os/signal"
@@ -151,6 +153,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 		p := eng.Progress()
 		logger.Info("data loaded", "snapshot_keys", p.SnapshotKeys, "records", p.Records, "segments", info.Segments,
 			"last_lsn", eng.LastLSN(), "elapsed", p.Duration.Round(time.Millisecond))
+		if cfg.AppendOnly {
+			go watchDataDir(stopTuner, cfg.Dir, eng, logger)
+		}
 		// Loading decodes on every core; serving then takes what it needs.
 		switch {
 		case os.Getenv("GOMAXPROCS") != "":
@@ -222,4 +227,33 @@ func errorText(_ []string, a slog.Attr) slog.Attr {
 		return slog.String(a.Key, err.Error())
 	}
 	return a
+}
+
+// watchDataDir fails the log while the data directory is gone (see
+// wal.Log.Fail): the log's open segment lives on unlinked, and writes
+// would go on being acknowledged that a restart never finds. Checked
+// here, on the real filesystem once a second, not by the log through its
+// own filesystem, whose every operation the failure tests fail in turn.
+func watchDataDir(stop <-chan struct{}, dir string, eng *engine.Engine, logger *slog.Logger) {
+	t := time.NewTicker(time.Second)
+	defer t.Stop()
+	gone := false
+	for {
+		select {
+		case <-stop:
+			return
+		case <-t.C:
+		}
+		_, err := os.Stat(dir)
+		if !errors.Is(err, fs.ErrNotExist) {
+			gone = false
+			continue
+		}
+		if !gone {
+			logger.Error("the data directory was removed: writes are refused until its files are back or the server restarts",
+				"dir", dir)
+			gone = true
+		}
+		eng.FailLog(fmt.Errorf("data directory %s: %w", dir, err))
+	}
 }
