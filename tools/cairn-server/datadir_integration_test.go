@@ -10,10 +10,18 @@ import (
 )
 
 // TestDataDirRemoved: with the data directory removed under a running
-// server (appendonly yes, no save rules), writes are refused with -MISCONF
-// within a few seconds, rather than acknowledged into a log that a restart
-// would never find; reads go on.
+// server (appendonly yes, no save rules), or removed and created again,
+// writes are refused with -MISCONF within a few seconds, rather than
+// acknowledged into a log that a restart would never find; reads go on.
 func TestDataDirRemoved(t *testing.T) {
+	for _, recreate := range []bool{false, true} {
+		t.Run(map[bool]string{false: "removed", true: "recreated"}[recreate], func(t *testing.T) {
+			testDataDirRemoved(t, recreate)
+		})
+	}
+}
+
+func testDataDirRemoved(t *testing.T, recreate bool) {
 	dir := filepath.Join(t.TempDir(), "data")
 	port := freePort(t)
 	p := spawn(t, port, "--bind", "127.0.0.1", "--port", strconv.Itoa(port), "--dir", dir, "--save", "")
@@ -27,6 +35,11 @@ func TestDataDirRemoved(t *testing.T) {
 	}
 	if err := os.RemoveAll(dir); err != nil {
 		t.Fatal(err)
+	}
+	if recreate {
+		if err := os.MkdirAll(filepath.Join(dir, "wal"), 0o755); err != nil {
+			t.Fatal(err)
+		}
 	}
 	const want = "MISCONF Errors writing to the AOF file: No such file or directory"
 	start := time.Now()

@@ -229,12 +229,19 @@ func errorText(_ []string, a slog.Attr) slog.Attr {
 	return a
 }
 
-// watchDataDir fails the log while the data directory is gone (see
-// wal.Log.Fail): the log's open segment lives on unlinked, and writes
-// would go on being acknowledged that a restart never finds. Checked
-// here, on the real filesystem once a second, not by the log through its
-// own filesystem, whose every operation the failure tests fail in turn.
+// watchDataDir fails the log while the data directory is gone, or is
+// another directory than the one the server started in (removed and
+// created again): the log's open segment then lives on unlinked, and
+// writes would go on being acknowledged that a restart never finds (see
+// wal.Log.Fail). Checked here, on the real filesystem once a second, not
+// by the log through its own filesystem, whose every operation the
+// failure tests fail in turn.
 func watchDataDir(stop <-chan struct{}, dir string, eng *engine.Engine, logger *slog.Logger) {
+	first, err := os.Stat(dir)
+	if err != nil {
+		logger.Error("cannot watch the data directory", "dir", dir, "err", err)
+		return
+	}
 	t := time.NewTicker(time.Second)
 	defer t.Stop()
 	gone := false
@@ -244,14 +251,19 @@ func watchDataDir(stop <-chan struct{}, dir string, eng *engine.Engine, logger *
 			return
 		case <-t.C:
 		}
-		_, err := os.Stat(dir)
-		if !errors.Is(err, fs.ErrNotExist) {
+		fi, err := os.Stat(dir)
+		switch {
+		case err == nil && os.SameFile(first, fi):
 			gone = false
 			continue
+		case err == nil:
+			err = fmt.Errorf("another directory took its place: %w", syscall.ENOENT)
+		case !errors.Is(err, fs.ErrNotExist):
+			continue // not known to be gone
 		}
 		if !gone {
 			logger.Error("the data directory was removed: writes are refused until its files are back or the server restarts",
-				"dir", dir)
+				"dir", dir, "err", err)
 			gone = true
 		}
 		eng.FailLog(fmt.Errorf("data directory %s: %w", dir, err))
