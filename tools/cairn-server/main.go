@@ -266,6 +266,10 @@ func watchDataDir(stop <-chan struct{}, dir string, eng *engine.Engine, logger *
 				"dir", dir, "err", err)
 			gone = true
 		}
-		eng.FailLog(fmt.Errorf("data directory %s: %w", dir, err))
+		if eng.LogErr() == nil {
+			// Once failing, the log stays so (its heal cannot open the
+			// segment by its name) unless the files come back.
+			eng.FailLog(fmt.Errorf("data directory %s: %w", dir, err))
+		}
 	}
 }
