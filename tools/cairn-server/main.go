@@ -156,6 +156,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 		if cfg.AppendOnly {
 			go watchDataDir(stopTuner, cfg.Dir, eng, logger)
 		}
+		if os.Getenv("GOGC") == "" {
+			go collectWhenIdle(stopTuner, srv.CommandsProcessed, logger)
+		}
 		// Loading decodes on every core; serving then takes what it needs.
 		switch {
 		case os.Getenv("GOMAXPROCS") != "":
