@@ -10,25 +10,35 @@ import (
 	"time"
 )
 
-func TestWorthCollecting(t *testing.T) {
+// TestHeapDecisions checks, for each heap, whether it is worth a
+// collection and whether its free pages are worth handing back.
+func TestHeapDecisions(t *testing.T) {
 	const mb = 1 << 20
 	for _, c := range []struct {
-		name string
-		s    heapSample
-		want bool
+		name             string
+		s                heapSample
+		collect, release bool
 	}{
-		{"a quarter of the way", heapSample{live: 100 * mb, goal: 200 * mb, inUse: 125 * mb}, true},
-		{"most of the way", heapSample{live: 100 * mb, goal: 200 * mb, inUse: 190 * mb}, true},
-		{"less than a quarter", heapSample{live: 100 * mb, goal: 200 * mb, inUse: 124 * mb}, false},
-		{"just collected", heapSample{live: 100 * mb, goal: 200 * mb, inUse: 100 * mb}, false},
-		{"swept below live", heapSample{live: 100 * mb, goal: 200 * mb, inUse: 90 * mb}, false},
-		{"small heap, small growth", heapSample{live: 2 * mb, goal: 4 * mb, inUse: 3 * mb}, false},
-		{"small heap, past the least growth", heapSample{live: 2 * mb, goal: 12 * mb, inUse: 7 * mb}, true},
-		{"collection off (GOGC=off)", heapSample{live: 100 * mb, goal: ^uint64(0), inUse: 190 * mb}, false},
-		{"no goal yet", heapSample{inUse: 190 * mb}, false},
+		{"a quarter of the way", heapSample{live: 100 * mb, goal: 200 * mb, inUse: 125 * mb}, true, false},
+		{"most of the way", heapSample{live: 100 * mb, goal: 200 * mb, inUse: 190 * mb}, true, false},
+		{"less than a quarter", heapSample{live: 100 * mb, goal: 200 * mb, inUse: 124 * mb}, false, false},
+		{"just collected", heapSample{live: 100 * mb, goal: 200 * mb, inUse: 100 * mb}, false, false},
+		{"swept below live", heapSample{live: 100 * mb, goal: 200 * mb, inUse: 90 * mb}, false, false},
+		{"small heap, small growth", heapSample{live: 2 * mb, goal: 4 * mb, inUse: 3 * mb}, false, false},
+		{"small heap, past the least growth", heapSample{live: 2 * mb, goal: 12 * mb, inUse: 7 * mb}, true, false},
+		{"collection off (GOGC=off)", heapSample{live: 100 * mb, goal: ^uint64(0), inUse: 190 * mb}, false, false},
+		{"no goal yet", heapSample{inUse: 190 * mb}, false, false},
+		{"much free", heapSample{live: 100 * mb, goal: 200 * mb, inUse: 100 * mb, free: 80 * mb}, false, true},
+		{"an eighth free", heapSample{live: 160 * mb, goal: 320 * mb, inUse: 160 * mb, free: 20 * mb}, false, true},
+		{"less than an eighth free", heapSample{live: 1000 * mb, goal: 2000 * mb, inUse: 1000 * mb, free: 100 * mb}, false, false},
+		{"a small heap's free", heapSample{live: 8 * mb, goal: 16 * mb, inUse: 8 * mb, free: 15 * mb}, false, false},
+		{"grown, and free pages", heapSample{live: 100 * mb, goal: 200 * mb, inUse: 150 * mb, free: 40 * mb}, true, true},
 	} {
-		if got := worthCollecting(c.s); got != c.want {
-			t.Errorf("%s: worthCollecting(%+v) = %v, want %v", c.name, c.s, got, c.want)
+		if got := worthCollecting(c.s); got != c.collect {
+			t.Errorf("%s: worthCollecting(%+v) = %v, want %v", c.name, c.s, got, c.collect)
+		}
+		if got := worthReleasing(c.s); got != c.release {
+			t.Errorf("%s: worthReleasing(%+v) = %v, want %v", c.name, c.s, got, c.release)
 		}
 	}
 }
@@ -79,7 +89,7 @@ func TestCollectWhenIdle(t *testing.T) {
 		var commands atomic.Int64
 		stop := make(chan struct{})
 		defer close(stop)
-		go collectWhenIdle(stop, commands.Load, log)
+		go (&idleCollector{releaseAfter: time.Hour}).run(stop, commands.Load, log)
 		deadline := time.Now().Add(10 * time.Second)
 		for forcedCycles() == before {
 			if time.Now().After(deadline) {
@@ -94,7 +104,7 @@ func TestCollectWhenIdle(t *testing.T) {
 		before := forcedCycles()
 		var commands atomic.Int64
 		stop := make(chan struct{})
-		go collectWhenIdle(stop, commands.Load, log)
+		go (&idleCollector{releaseAfter: time.Hour}).run(stop, commands.Load, log)
 		// Commands go on through ten windows, more than enough for the
 		// idle case to collect: none may be run.
 		for range 10 * 8 {
@@ -107,6 +117,47 @@ func TestCollectWhenIdle(t *testing.T) {
 		}
 		runtime.KeepAlive(live)
 	})
+}
+
+func TestReleaseWhenIdle(t *testing.T) {
+	const mb = 1 << 20
+	// A heap with free pages to hand back and no collection due.
+	heap := heapSample{live: 100 * mb, goal: 200 * mb, inUse: 100 * mb, free: 80 * mb}
+	if !worthReleasing(heap) || worthCollecting(heap) {
+		t.Fatalf("heap %+v: the test's premise failed", heap)
+	}
+	released := make(chan time.Time, 10)
+	var commands atomic.Int64
+	c := &idleCollector{
+		releaseAfter: 10 * idleGCWindow,
+		heap:         func() heapSample { return heap },
+		release:      func() { released <- time.Now() },
+	}
+	stop := make(chan struct{})
+	defer close(stop)
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	for pause := range 2 {
+		start := time.Now()
+		commands.Add(1) // a command ends the pause before
+		if pause == 0 {
+			go c.run(stop, commands.Load, log)
+		}
+		select {
+		case at := <-released:
+			// The pause is counted in windows, so it is known to within one.
+			if idle := at.Sub(start); idle < c.releaseAfter-idleGCWindow {
+				t.Fatalf("pause %d: released after %v idle, want %v or more", pause, idle, c.releaseAfter-idleGCWindow)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatalf("pause %d: no release in 10 s of an idle server", pause)
+		}
+		// Once a pause, though the heap still says pages are free.
+		select {
+		case <-released:
+			t.Fatalf("pause %d: released twice", pause)
+		case <-time.After(c.releaseAfter):
+		}
+	}
 }
 
 func TestIdleNeeded(t *testing.T) {

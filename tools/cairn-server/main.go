@@ -157,7 +157,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 			go watchDataDir(stopTuner, cfg.Dir, eng, logger)
 		}
 		if os.Getenv("GOGC") == "" {
-			go collectWhenIdle(stopTuner, srv.CommandsProcessed, logger)
+			c := &idleCollector{releaseAfter: idleReleaseAfter}
+			go c.run(stopTuner, srv.CommandsProcessed, logger)
 		}
 		// Loading decodes on every core; serving then takes what it needs.
 		switch {
