@@ -842,7 +842,8 @@ func closeAndRecover(t *testing.T, e *Engine, fs vfs.FS, want map[string]string)
 // TestSnapshotSizeHintBounds: a collection's size hint is at least its
 // encoding, for every type in both its forms and elements short and long,
 // so that a big collection is encoded straight into the memory the hint
-// sized (AddLarge) and never outgrows it onto the heap.
+// sized (AddLarge) and never outgrows it onto the heap; and that the
+// encoding calls its pace function every paceElems elements.
 func TestSnapshotSizeHintBounds(t *testing.T) {
 	e, err := Open(Options{ActiveExpireHz: -1})
 	if err != nil {
@@ -896,9 +897,13 @@ func TestSnapshotSizeHintBounds(t *testing.T) {
 						return err
 					}
 					c := tx.peek(0, key).collection()
-					_, v, err := collectionSnapshotValue(c, nil)
+					paces := 0
+					_, v, err := collectionSnapshotValue(c, nil, func() { paces++ })
 					if err != nil {
 						return err
+					}
+					if want := n / paceElems; paces != want {
+						t.Errorf("%s: paced %d times, want %d", key, paces, want)
 					}
 					if hint := snapshotSizeHint(c); hint < len(v) {
 						t.Errorf("%s: size hint %d, encoding %d bytes", key, hint, len(v))

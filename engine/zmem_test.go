@@ -178,7 +178,7 @@ func TestListMemoryCharge(t *testing.T) {
 				l = tx.peek(0, key).collection().(*listValue)
 				return nil
 			})
-			_, v, err := collectionSnapshotValue(l, nil)
+			_, v, err := collectionSnapshotValue(l, nil, nil)
 			if err != nil {
 				t.Fatal(err)
 			}
