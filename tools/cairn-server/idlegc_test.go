@@ -89,7 +89,7 @@ func TestCollectWhenIdle(t *testing.T) {
 		var commands atomic.Int64
 		stop := make(chan struct{})
 		defer close(stop)
-		go (&idleCollector{releaseAfter: time.Hour}).run(stop, commands.Load, log)
+		go (&idleCollector{releaseAfter: time.Hour, machineIdle: spareMachine()}).run(stop, commands.Load, log)
 		deadline := time.Now().Add(10 * time.Second)
 		for forcedCycles() == before {
 			if time.Now().After(deadline) {
@@ -104,7 +104,7 @@ func TestCollectWhenIdle(t *testing.T) {
 		before := forcedCycles()
 		var commands atomic.Int64
 		stop := make(chan struct{})
-		go (&idleCollector{releaseAfter: time.Hour}).run(stop, commands.Load, log)
+		go (&idleCollector{releaseAfter: time.Hour, machineIdle: spareMachine()}).run(stop, commands.Load, log)
 		// Commands go on through ten windows, more than enough for the
 		// idle case to collect: none may be run.
 		for range 10 * 8 {
@@ -117,6 +117,28 @@ func TestCollectWhenIdle(t *testing.T) {
 		}
 		runtime.KeepAlive(live)
 	})
+	t.Run("machine busy", func(t *testing.T) {
+		live := growHeap(t)
+		before := forcedCycles()
+		var commands atomic.Int64
+		stop := make(chan struct{})
+		// The server is idle, but the machine has no core to spare: its
+		// idle time does not move.
+		busy := func() (time.Duration, bool) { return time.Hour, true }
+		go (&idleCollector{releaseAfter: time.Hour, machineIdle: busy}).run(stop, commands.Load, log)
+		time.Sleep(10 * idleGCWindow)
+		close(stop)
+		if n := forcedCycles() - before; n != 0 {
+			t.Fatalf("%d collections while the machine was busy", n)
+		}
+		runtime.KeepAlive(live)
+	})
+}
+
+// spareMachine returns a machineIdle for a machine of two idle cores.
+func spareMachine() func() (time.Duration, bool) {
+	start := time.Now()
+	return func() (time.Duration, bool) { return 2 * time.Since(start), true }
 }
 
 func TestReleaseWhenIdle(t *testing.T) {
@@ -132,6 +154,7 @@ func TestReleaseWhenIdle(t *testing.T) {
 		releaseAfter: 10 * idleGCWindow,
 		heap:         func() heapSample { return heap },
 		release:      func() { released <- time.Now() },
+		machineIdle:  spareMachine(),
 	}
 	stop := make(chan struct{})
 	defer close(stop)
