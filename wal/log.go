@@ -682,7 +682,7 @@ func (l *Log) wait(ctx context.Context, lsn uint64, synced bool) error {
 			seen = l.nextLSN
 			continue
 		}
-		if lead && l.lead() {
+		if lead && l.lead(synced) {
 			l.mu.Lock()
 			continue
 		}
