@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"math/rand/v2"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -230,13 +231,42 @@ func crashRun(t *testing.T, s uint64) {
 						size = wrng.IntN(20000)
 					}
 					lsn := h.append(l, payload(wrng.Uint64(), size, wrng.IntN(2) == 0))
-					if wrng.IntN(4) == 0 {
+					switch wrng.IntN(4) {
+					case 0:
 						if err := l.WaitSynced(waitCtx(t), lsn); err != nil {
 							t.Error(err)
 							return
 						}
 						h.ack(lsn)
+					case 1:
+						// As the server before each reply under
+						// everysec and no: the writer leads commits.
+						if err := l.WaitWritten(waitCtx(t), lsn); err != nil {
+							t.Error(err)
+							return
+						}
 					}
+				}
+			}()
+		}
+		var forcer sync.WaitGroup
+		forcing := make(chan struct{})
+		stopForcing := sync.OnceFunc(func() { close(forcing); forcer.Wait() })
+		cleanup = append(cleanup, stopForcing)
+		if opts.Sync == SyncEverySec && rng.IntN(2) == 0 {
+			// Every committer round's fsync due: background fsyncs,
+			// made without cmu, one after another while writers write.
+			forcer.Add(1)
+			go func() {
+				defer forcer.Done()
+				for {
+					select {
+					case <-forcing:
+						return
+					default:
+					}
+					dueSecond(l)
+					runtime.Gosched()
 				}
 			}()
 		}
@@ -250,6 +280,7 @@ func crashRun(t *testing.T, s uint64) {
 				crash()
 			}
 		}
+		stopForcing()
 		if rng.IntN(3) == 0 {
 			// A crash without Close: the next round starts from its image.
 			c := crash()
