@@ -216,7 +216,7 @@ func (s *Server) writePersistenceInfo(b *strings.Builder) {
 		infoLine(b, "aof_base_size", 0)
 		infoLine(b, "aof_pending_rewrite", 0)
 		infoLine(b, "aof_buffer_length", 0)
-		infoLine(b, "aof_pending_bio_fsync", 0)
+		infoLine(b, "aof_pending_bio_fsync", boolInt(st.BackgroundFsync))
 		infoLine(b, "aof_delayed_fsync", 0)
 		infoLine(b, "aof_fsync_policy", eng.SyncPolicy().String())
 		infoLine(b, "aof_last_lsn", eng.LastLSN())

@@ -457,10 +457,12 @@ func (l *Log) syncBackground() bool {
 	seg, size, lsn, covered := c.seg, c.seg.size, c.encodedLSN, c.encodedLSN-c.syncedLSN
 	start := time.Now()
 	c.syncing = true
+	l.syncingBackground.Store(true)
 	l.cmu.Unlock()
 	blocking, err := l.fsync(seg, covered, false, false)
 	l.cmu.Lock()
 	c.syncing = false
+	l.syncingBackground.Store(false)
 	if l.failing() {
 		// A writer's write failed meanwhile: heal writes everything since
 		// the synced size again, this fsync's frames too.

@@ -106,6 +106,9 @@ func TestEverySecFsyncLetsWritersOn(t *testing.T) {
 	if got := l.SyncedLSN(); got >= before {
 		t.Fatalf("SyncedLSN %d while the fsync of %d is held", got, before)
 	}
+	if !l.Stats().BackgroundFsync {
+		t.Fatal("Stats().BackgroundFsync unset while the fsync is held")
+	}
 	if got := l.Stats().Segments; got != segs {
 		t.Fatalf("%d segments while an fsync was held, %d before: rotated under the fsync", got, segs)
 	}
@@ -117,6 +120,9 @@ func TestEverySecFsyncLetsWritersOn(t *testing.T) {
 	}
 	if got := l.SyncedLSN(); got != before {
 		t.Fatalf("SyncedLSN %d after the held fsync, which began at %d", got, before)
+	}
+	if l.Stats().BackgroundFsync {
+		t.Fatal("Stats().BackgroundFsync still set after the held fsync")
 	}
 	lc, got, _ := openLog(t, Options{FS: mem.CrashClone(vfs.CrashOptions{}), Dir: "/wal", Sync: SyncEverySec}, 0)
 	lc.Close()

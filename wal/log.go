@@ -157,6 +157,9 @@ type Stats struct {
 	Fsyncs, InlineFsyncs int64
 	// LastFsync is how long the latest fsync took; MaxFsync the longest.
 	LastFsync, MaxFsync time.Duration
+	// BackgroundFsync is set while everysec's fsync runs, writers going
+	// on meanwhile (INFO's aof_pending_bio_fsync).
+	BackgroundFsync bool
 	// Pending is the number of record bytes appended but not yet written.
 	Pending int64
 	// Segments is the number of segment files; SegmentSize is the size of
@@ -275,6 +278,8 @@ type Log struct {
 	// diskSlow is the committer's judgement of the disk (see slowFsync),
 	// read by writers deciding whether to yield before an fsync.
 	diskSlow atomic.Bool
+	// syncingBackground is committer.syncing, for Stats.
+	syncingBackground atomic.Bool
 
 	// c is the committer's own state; only its goroutine touches it (and
 	// Replay, before starting it).
@@ -794,6 +799,7 @@ func (l *Log) Stats() Stats {
 	st.Frames = l.frames.Load()
 	st.Fsyncs = l.fsyncs.Load()
 	st.InlineFsyncs = l.inlineFsyncs.Load()
+	st.BackgroundFsync = l.syncingBackground.Load()
 	st.LastFsync = time.Duration(l.lastFsyncNs.Load())
 	st.Failures = l.failures.Load()
 	return st
