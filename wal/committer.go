@@ -36,10 +36,6 @@ type committer struct {
 	lastErrLog time.Time
 	// needMark is set when seg holds frames written after its last mark.
 	needMark bool
-	// syncing is set while syncBackground's fsync runs without cmu: the
-	// segment must stay as it is (no rotation, no other fsync), and
-	// writers may only write to it.
-	syncing bool
 	// comp is the snappy output buffer.
 	comp []byte
 	// disk judges the disk's speed (see diskspeed.go).
@@ -92,7 +88,7 @@ func (l *Log) lead(synced bool) bool {
 	if !l.cmu.TryLock() {
 		return false
 	}
-	if synced && l.c.syncing {
+	if synced && l.syncingBackground.Load() {
 		// Its fsync would have to wait for syncBackground's: the caller
 		// waits for that one to end (l.changed), then leads its own.
 		l.cmu.Unlock()
@@ -156,7 +152,7 @@ func (l *Log) step(leader bool) (time.Duration, bool) {
 			return 0, false
 		}
 	}
-	if c.encodedLSN > c.syncedLSN && !c.syncing {
+	if c.encodedLSN > c.syncedLSN && !l.syncingBackground.Load() {
 		switch {
 		case policy == SyncAlways || want > c.syncedLSN || closing || len(c.unsynced) > maxUnsynced:
 			l.sync()
@@ -206,7 +202,7 @@ func (l *Log) failing() bool {
 func (l *Log) commitBatch(batch []byte, first, count uint64) {
 	c := &l.c
 	l.records.Add(int64(count))
-	if c.seg != nil && !c.syncing && (c.seg.size >= l.segSize || (c.seg.alloc <= c.seg.size && l.prealloc.ready.Load())) {
+	if c.seg != nil && !l.syncingBackground.Load() && (c.seg.size >= l.segSize || (c.seg.alloc <= c.seg.size && l.prealloc.ready.Load())) {
 		// Rotate: the segment is full, or it is a plain one and a
 		// preallocated one is ready. The old segment must be wholly
 		// fsynced, and cut to its frames, before the next one exists: a
@@ -456,12 +452,10 @@ func (l *Log) syncBackground() bool {
 	}
 	seg, size, lsn, covered := c.seg, c.seg.size, c.encodedLSN, c.encodedLSN-c.syncedLSN
 	start := time.Now()
-	c.syncing = true
 	l.syncingBackground.Store(true)
 	l.cmu.Unlock()
 	blocking, err := l.fsync(seg, covered, false, false)
 	l.cmu.Lock()
-	c.syncing = false
 	l.syncingBackground.Store(false)
 	if l.failing() {
 		// A writer's write failed meanwhile: heal writes everything since

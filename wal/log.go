@@ -278,7 +278,10 @@ type Log struct {
 	// diskSlow is the committer's judgement of the disk (see slowFsync),
 	// read by writers deciding whether to yield before an fsync.
 	diskSlow atomic.Bool
-	// syncingBackground is committer.syncing, for Stats.
+	// syncingBackground is set, by the committer goroutine holding cmu,
+	// while syncBackground's fsync runs without cmu: the segment must
+	// stay as it is (no rotation, no other fsync), and writers may only
+	// write to it. Stats reports it.
 	syncingBackground atomic.Bool
 
 	// c is the committer's own state; only its goroutine touches it (and
