@@ -429,7 +429,7 @@ func (l *Log) sync() bool {
 	// diskspeed.go).
 	probe := awaited && runtime.GOMAXPROCS(0) > 1 && c.disk.probeDue(start)
 	blocking, err := l.fsync(c.seg, covered, awaited, probe)
-	return l.synced(start, err, blocking, c.seg.size, c.encodedLSN, covered)
+	return l.synced(start, err, blocking, c.seg.size, c.encodedLSN)
 }
 
 // syncBackground is everysec's fsync each second, made without cmu:
@@ -440,11 +440,11 @@ func (l *Log) sync() bool {
 // fdatasync, fsyncs took up to 170-310 ms, and the slowest SET at 50
 // clients took 194-254 ms (25-63 ms without cmu, as Redis's 27-32 ms),
 // 40-42k SETs a second against 44-49k. Meanwhile a leading writer neither
-// fsyncs nor rotates the segment (see lead and step); an fsync it must wait
-// for (WAITAOF, or always after a CONFIG SET) waits for this one to end. Only the committer goroutine
-// calls it, in step with cmu held; cmu is held again when it returns. The
-// fsync covers what was written when it began. It reports success; on
-// failure the log is failing.
+// fsyncs nor rotates the segment (see lead and step); an fsync it must
+// wait for (WAITAOF, or always after a CONFIG SET) waits for this one to
+// end. Only the committer goroutine calls it, in step with cmu held; cmu
+// is held again when it returns. The fsync covers what was written when
+// it began. It reports success; on failure the log is failing.
 func (l *Log) syncBackground() bool {
 	c := &l.c
 	if c.written != len(c.unsynced) {
@@ -462,7 +462,7 @@ func (l *Log) syncBackground() bool {
 		// the synced size again, this fsync's frames too.
 		return false
 	}
-	return l.synced(start, err, blocking, size, lsn, covered)
+	return l.synced(start, err, blocking, size, lsn)
 }
 
 // fsync fsyncs seg, choosing how to wait for the disk; covered is how many
@@ -488,10 +488,10 @@ func (l *Log) fsync(seg *segment, covered uint64, awaited, probe bool) (bool, er
 
 // synced records an fsync that began at start and returned err: on
 // success the current segment is durable up to size, and the records up
-// to lsn (covered of them since the last fsync). It reports success; on
-// failure the log is failing.
-func (l *Log) synced(start time.Time, err error, blocking bool, size int64, lsn, covered uint64) bool {
+// to lsn. It reports success; on failure the log is failing.
+func (l *Log) synced(start time.Time, err error, blocking bool, size int64, lsn uint64) bool {
 	c := &l.c
+	covered := lsn - c.syncedLSN
 	took := time.Since(start)
 	l.fsyncs.Add(1)
 	l.lastFsyncNs.Store(int64(took))
