@@ -7,11 +7,13 @@ URL. With --redis-server it runs the same suite against redis-server too
     /usr/bin/python3 run_tests.py [--server PATH] [--redis-server PATH]
 
 Without --server, cairn-server is built from this tree with `go build`.
-Each server runs on a free loopback port with a fresh directory and is
-stopped by its PID. Exit status: 0 when every run passed.
+Each server runs on a free loopback port with a fresh directory, which is
+removed once the server is stopped by its PID. Exit status: 0 when every
+run passed.
 """
 import argparse
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -63,6 +65,7 @@ class Server:
         except subprocess.TimeoutExpired:
             self.proc.kill()
             self.proc.wait()
+        shutil.rmtree(self.dir, ignore_errors=True)
 
 
 def run_suite(server, db, label):
@@ -96,6 +99,8 @@ def main():
                 failures.append(label)
         finally:
             server.stop()
+    if tmp:
+        shutil.rmtree(tmp, ignore_errors=True)
     if failures:
         print("FAILED: " + ", ".join(failures))
         return 1
