@@ -35,11 +35,18 @@ class Server:
     def __init__(self, kind, binary, password=None):
         self.kind, self.password = kind, password
         self.dir = tempfile.mkdtemp(prefix="cairn-django-")
+        try:
+            self.start(binary)
+        except BaseException:
+            shutil.rmtree(self.dir, ignore_errors=True)
+            raise
+
+    def start(self, binary):
         self.port = free_port()
         args = [binary, "--bind", "127.0.0.1", "--port", str(self.port), "--dir", self.dir, "--save", ""]
-        if password:
-            args += ["--requirepass", password]
-        if kind == "redis":
+        if self.password:
+            args += ["--requirepass", self.password]
+        if self.kind == "redis":
             args += ["--appendonly", "no", "--loglevel", "notice"]
             ready = "Ready to accept connections"
         else:
@@ -52,6 +59,7 @@ class Server:
             if ready in line:
                 break
         else:
+            self.proc.wait()
             raise RuntimeError("%s did not start:\n%s" % (binary, "".join(self.log)))
 
     def url(self, db=0):
@@ -80,27 +88,30 @@ def main():
     ap.add_argument("--server", help="cairn-server binary (default: built from the tree)")
     ap.add_argument("--redis-server", help="also run the suite against this redis-server")
     args = ap.parse_args()
-    binary = args.server
-    tmp = None
-    if not binary:
-        tmp = tempfile.mkdtemp(prefix="cairn-build-")
+    if args.server:
+        return run_all(args.server, args.redis_server)
+    tmp = tempfile.mkdtemp(prefix="cairn-build-")
+    try:
         binary = os.path.join(tmp, "cairn-server")
         subprocess.run(["go", "build", "-o", binary, "./tools/cairn-server"], cwd=ROOT, check=True)
+        return run_all(binary, args.redis_server)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
 
+
+def run_all(binary, redis_server):
     failures = []
     runs = [("cairn", None, 0, "cairn-server"), ("cairn", "s3cret pass", 0, "cairn-server with requirepass"),
             ("cairn", None, 1, "cairn-server, db 1")]
-    if args.redis_server:
+    if redis_server:
         runs.append(("redis", "s3cret", 1, "redis-server with requirepass, db 1"))
     for kind, password, db, label in runs:
-        server = Server(kind, binary if kind == "cairn" else args.redis_server, password and password.replace(" ", "-"))
+        server = Server(kind, binary if kind == "cairn" else redis_server, password and password.replace(" ", "-"))
         try:
             if run_suite(server, db, label) != 0:
                 failures.append(label)
         finally:
             server.stop()
-    if tmp:
-        shutil.rmtree(tmp, ignore_errors=True)
     if failures:
         print("FAILED: " + ", ".join(failures))
         return 1
